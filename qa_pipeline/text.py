@@ -1,0 +1,83 @@
+"""Chinese text helpers: Traditional→Simplified, and the normalized view that rules match on.
+
+The normalized view drops punctuation, spaces and filler, folds width and case, and writes Chinese
+digits as Arabic ones, applied the same way to rubric phrases and to transcripts, so 「一二三一五」,
+「12315」 and 「１２３１５」 all match each other.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+_DIGITS = str.maketrans({"零": "0", "〇": "0", "幺": "1", "一": "1", "二": "2", "三": "3", "四": "4",
+                         "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"})
+_FILLERS = frozenset("嗯啊呃哦噢额唉诶欸哎")
+
+
+@lru_cache(maxsize=1)
+def _t2s_converter():  # noqa: ANN202 (opencc has no type hints)
+    import opencc  # noqa: PLC0415
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _lazy_pinyin():  # noqa: ANN202
+    from pypinyin import lazy_pinyin  # noqa: PLC0415
+
+    return lazy_pinyin
+
+
+_SYLLABLE_CODES: dict[str, str] = {}
+_FIRST_CODE = 0xF0000  # Supplementary Private Use Area: never appears in transcripts
+
+
+@lru_cache(maxsize=65536)
+def sound_key(char: str) -> str:
+    """One character standing for how ``char`` sounds: its toneless pinyin syllable.
+
+    Characters that sound alike get the same key, so matching on keys forgives the homophone
+    substitutions ASR makes (工号/公号/功耗, 账单/张丹, 核实/何时). Each character is read on its
+    own (its most common reading), the same way for phrases and transcripts. Non-Chinese
+    characters are their own key.
+
+    >>> sound_key("工") == sound_key("公") and sound_key("工") != sound_key("号")
+    True
+    """
+    syllable = _lazy_pinyin()(char, errors="default")[0]
+    if syllable == char:
+        return char
+    if syllable not in _SYLLABLE_CODES:
+        _SYLLABLE_CODES[syllable] = chr(_FIRST_CODE + len(_SYLLABLE_CODES))
+    return _SYLLABLE_CODES[syllable]
+
+
+def sound_keys(normalized: str) -> str:
+    """``sound_key`` of every character; same length as the input."""
+    return "".join(sound_key(char) for char in normalized)
+
+
+def to_simplified(text: str) -> str:
+    """Convert Traditional Chinese characters to Simplified (OpenCC ``t2s``)."""
+    return _t2s_converter().convert(text) if text else text
+
+
+def _is_kept(char: str) -> bool:
+    category = unicodedata.category(char)
+    return not (category[0] in "PZSC" or char in _FILLERS)
+
+
+def normalize_char(char: str) -> str:
+    """The normalized form of one character ('' if it is dropped)."""
+    folded = unicodedata.normalize("NFKC", char).lower()
+    return "".join(c for c in folded if _is_kept(c)).translate(_DIGITS)
+
+
+def normalize_for_matching(text: str) -> str:
+    """The text that rules match on.
+
+    >>> normalize_for_matching("您好！請問，一二三一五 嗯 是吧？")
+    '您好请问12315是吧'
+    """
+    return "".join(normalize_char(char) for char in to_simplified(text))

@@ -1,0 +1,33 @@
+"""The real pipeline, with the real Whisper model, on the committed sample calls."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SAMPLES_DIR, load_sample_scripts
+
+from qa_pipeline.asr import get_transcriber
+from qa_pipeline.pipeline import discover_calls, inspect_call
+from qa_pipeline.rubric import load_rubric
+from qa_pipeline.settings import Settings
+
+SCRIPTS = load_sample_scripts()
+
+
+@pytest.fixture(scope="module")
+def real_settings() -> Settings:
+    return Settings()
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda script: script["call_id"])
+def test_sample_call_gives_its_expected_hits(script, real_settings):
+    (source,) = discover_calls([SAMPLES_DIR / "calls" / f"{script['call_id']}.wav"], settings=real_settings)
+    card = inspect_call(
+        source, settings=real_settings, rubric=load_rubric(real_settings.rubric),
+        transcriber=get_transcriber(real_settings),
+    )
+    assert card.roles.agent_channel == script["agent_channel"], "agent channel detected wrongly"
+    found = {hit.rule_id for hit in card.hits}
+    assert set(script["expected_hits"]) <= found, f"missing expected hits; got {sorted(found)}"
+    assert card.fatal == any(rule.startswith("fatal_") for rule in script["expected_hits"])
+    assert card.turns and all(turn.words for turn in card.turns)

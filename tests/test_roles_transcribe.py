@@ -1,0 +1,87 @@
+import pytest
+from conftest import FakeTranscriber, segment
+from transcripts import transcript, turn
+
+from qa_pipeline.audio import read_recording
+from qa_pipeline.roles import assign_roles, detect_agent_channel
+from qa_pipeline.settings import AudioSettings
+from qa_pipeline.transcribe import transcribe_recording
+from qa_pipeline.types import CallMetadata, Direction, Role
+
+U = Role.UNKNOWN
+
+
+def _unlabelled(*specs):
+    """Turns with unknown roles: (start_s, channel, text)."""
+    return transcript(*(turn(start, U, text, channel=channel) for start, channel, text in specs))
+
+
+AGENT_ON_RIGHT = _unlabelled(
+    (0.5, 1, "您好，顺达客服中心，工号一零二四，很高兴为您服务"),
+    (5.0, 0, "你好，我想问一下我的话费"),
+    (9.0, 1, "好的，请问还有其他可以帮您的吗"),
+)
+
+
+@pytest.mark.parametrize("agent_on", [0, 1])
+def test_auto_detection_finds_the_agent_on_either_channel(agent_on):
+    t = _unlabelled(
+        (0.5, agent_on, "您好，客服中心，工号二零四八，请问有什么可以帮您"),
+        (5.0, 1 - agent_on, "我想问一下我的宽带怎么回事"),
+        (9.0, agent_on, "感谢您的来电，再见"),
+    )
+    assignment = detect_agent_channel(t)
+    assert assignment.agent_channel == agent_on and assignment.confidence > 0.9
+
+
+def test_roles_are_set_on_every_turn_with_their_source():
+    labelled = assign_roles(AGENT_ON_RIGHT, agent_channel="auto")
+    assert [t.role for t in labelled.turns] == [Role.AGENT, Role.CUSTOMER, Role.AGENT]
+    assert labelled.roles.source == "auto" and labelled.turns[0].role_confidence == labelled.roles.confidence
+    assert AGENT_ON_RIGHT.turns[0].role is U  # the input is not changed
+
+
+def test_config_and_metadata_force_the_agent_channel():
+    assert assign_roles(AGENT_ON_RIGHT, agent_channel=0).roles.agent_channel == 0
+    forced = assign_roles(AGENT_ON_RIGHT, agent_channel=0, metadata=CallMetadata(agent_channel=1))
+    assert forced.roles.agent_channel == 1 and forced.roles.source == "metadata"
+
+
+def test_no_cues_falls_back_to_the_first_speaker_on_inbound_with_a_warning():
+    t = _unlabelled((0.5, 1, "嗯"), (2.0, 0, "好"))
+    labelled = assign_roles(t, agent_channel="auto", metadata=CallMetadata(direction=Direction.INBOUND))
+    assert labelled.roles.agent_channel == 1 and 0.6 < labelled.roles.confidence < 0.7
+    silent = assign_roles(_unlabelled((0.5, 1, "嗯")), agent_channel="auto", metadata=CallMetadata(direction=Direction.OUTBOUND))
+    assert silent.roles.confidence == 0.5 and any("low confidence" in w for w in silent.warnings)
+
+
+def test_mono_keeps_unknown_roles_with_a_warning():
+    mono = transcript(turn(0.5, U, "您好"), num_channels=1)
+    labelled = assign_roles(mono, agent_channel="auto")
+    assert labelled.turns[0].role is U and labelled.roles.agent_channel is None
+    assert any("mono" in warning for warning in labelled.warnings)
+
+
+def test_stereo_channels_are_transcribed_apart_and_interleaved(stereo_call):
+    recording, audio = read_recording(stereo_call, settings=AudioSettings())
+    fake = FakeTranscriber({0: [segment(0.2, "您好工号一零二四"), segment(4.0, "好的")], 1: [segment(3.1, "我想问一下")]})
+    result = transcribe_recording(recording, audio, fake)
+    assert [(t.channel, t.text) for t in result.turns] == [(0, "您好工号一零二四"), (1, "我想问一下"), (0, "好的")]
+    assert fake.calls == 2 and result.call_id == recording.call_id and result.recording_sha256 == recording.sha256
+
+
+def test_a_segment_spanning_a_long_pause_becomes_two_turns(stereo_call):
+    recording, audio = read_recording(stereo_call, settings=AudioSettings())
+    first, second = segment(0.5, "你好我想查话费"), segment(4.0, "好的谢谢")
+    merged = first.__class__(start_s=0.5, end_s=second.end_s, text=first.text + second.text,
+                             words=first.words + second.words)
+    result = transcribe_recording(recording, audio, FakeTranscriber({0: [merged], 1: []}), turn_split_gap_s=1.0)
+    assert [(t.start_s, t.text) for t in result.turns] == [(0.5, "你好我想查话费"), (4.0, "好的谢谢")]
+    assert all(w.start_s >= 4.0 for w in result.turns[1].words)
+
+
+def test_times_past_the_end_of_the_audio_are_clipped(stereo_call):
+    recording, audio = read_recording(stereo_call, settings=AudioSettings())
+    result = transcribe_recording(recording, audio, FakeTranscriber({0: [segment(5.5, "再见再见再见")], 1: []}))
+    assert result.turns[0].end_s == recording.duration_s == 6.0
+    assert max(w.end_s for w in result.turns[0].words) <= 6.0

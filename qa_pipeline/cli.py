@@ -1,7 +1,8 @@
 """The ``zhijian`` command line.
 
     zhijian inspect FILE_OR_FOLDER... [--rubric PATH] [--agent-channel 0|1|auto] [--json OUT_DIR]
-    zhijian models list
+    zhijian rescore --rubric FILE --json-in DIR (--json-out DIR | --in-place)
+    zhijian models list | check
     zhijian rubric check FILE
 """
 
@@ -15,11 +16,13 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from qa_pipeline.asr import get_transcriber
 from qa_pipeline.errors import PermanentError, QAPipelineError
 from qa_pipeline.pipeline import Outcome, discover_calls, inspect_calls
 from qa_pipeline.registry import ModelRegistry
-from qa_pipeline.rubric import load_rubric
+from qa_pipeline.rubric import load_rubric, rescore
 from qa_pipeline.settings import ASRSettings, MetadataSettings, Settings, load_settings
 from qa_pipeline.types import Role, Scorecard, Severity
 
@@ -65,6 +68,14 @@ def _build_parser() -> argparse.ArgumentParser:
     models_check = models.add_parser("check", help="make the active ASR model ready (assemble, verify, load)")
     models_check.add_argument("--load", action="store_true", help="also load it once")
     models_check.set_defaults(handler=_models_check)
+
+    rescore = commands.add_parser("rescore", help="score stored scorecards again with a (new) rubric; no audio, no ASR")
+    rescore.add_argument("--rubric", type=Path, required=True, help="the rubric YAML to apply")
+    rescore.add_argument("--json-in", type=Path, required=True, metavar="DIR", help="folder of scorecard JSON files")
+    target = rescore.add_mutually_exclusive_group(required=True)
+    target.add_argument("--json-out", type=Path, metavar="DIR", help="write the new scorecards here")
+    target.add_argument("--in-place", action="store_true", help="replace the scorecards in --json-in")
+    rescore.set_defaults(handler=_rescore)
 
     rubric = commands.add_parser("rubric", help="rubric tools").add_subparsers(required=True, metavar="ACTION")
     rubric_check = rubric.add_parser("check", help="validate a rubric file")
@@ -157,6 +168,34 @@ def _summary(outcomes: list[Outcome]) -> str:
         f"合格 {sum(card.passed for card in cards)}，致命 {sum(card.fatal for card in cards)}，"
         f"需复核 {sum(card.needs_review for card in cards)}"
     )
+
+
+def _rescore(args: argparse.Namespace) -> int:
+    rubric = load_rubric(args.rubric)
+    if not args.json_in.is_dir():
+        print(f"错误 error: {args.json_in}: not a folder", file=sys.stderr)
+        return 2
+    out_dir = args.json_in if args.in_place else args.json_out
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = sorted(args.json_in.glob("*.json"))
+    done = failed = changed_verdict = 0
+    score_change = 0.0
+    for path in files:
+        try:
+            old = Scorecard.model_validate_json(path.read_bytes())
+        except ValidationError as exc:
+            failed += 1
+            print(f"✗ {path}: not a scorecard ({exc.error_count()} problems, first: {exc.errors()[0]['msg']})")
+            continue
+        new = rescore(old, rubric)
+        write_json_atomic(out_dir / path.name, new.model_dump_json(indent=2))
+        done += 1
+        score_change += new.score - old.score
+        changed_verdict += new.passed != old.passed
+    mean_change = score_change / done if done else 0.0
+    print(f"重新评分 rescored {done} scorecards with {rubric.id} v{rubric.version} -> {out_dir}; failed {failed}; "
+          f"mean score change {mean_change:+.1f}; verdict changed on {changed_verdict}")
+    return 0 if not failed else 1
 
 
 def _models_list(args: argparse.Namespace) -> int:

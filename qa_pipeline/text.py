@@ -12,7 +12,9 @@ from functools import lru_cache
 
 _DIGITS = str.maketrans({"零": "0", "〇": "0", "幺": "1", "一": "1", "二": "2", "三": "3", "四": "4",
                          "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"})
-_FILLERS = frozenset("嗯啊呃哦噢额唉诶欸哎")
+# Hesitation sounds that ASR writes between words. Matching ignores them in transcripts and in
+# rubric phrases alike, so the set stays small: not 额 (额度, 金额), not 哦.
+FILLERS = frozenset("嗯啊呃噢唉诶欸哎")
 
 
 @lru_cache(maxsize=1)
@@ -30,7 +32,7 @@ def _lazy_pinyin():  # noqa: ANN202
 
 
 _SYLLABLE_CODES: dict[str, str] = {}
-_FIRST_CODE = 0xF0000  # Supplementary Private Use Area: never appears in transcripts
+_FIRST_CODE = 0xE000  # Private Use Area: normalization drops such characters from any text
 
 
 @lru_cache(maxsize=65536)
@@ -55,7 +57,7 @@ def sound_key(char: str) -> str:
 
 def sound_keys(normalized: str) -> str:
     """``sound_key`` of every character; same length as the input."""
-    return "".join(sound_key(char) for char in normalized)
+    return "".join(map(sound_key, normalized))
 
 
 def to_simplified(text: str) -> str:
@@ -65,9 +67,10 @@ def to_simplified(text: str) -> str:
 
 def _is_kept(char: str) -> bool:
     category = unicodedata.category(char)
-    return not (category[0] in "PZSC" or char in _FILLERS)
+    return not (category[0] in "PZSC" or char in FILLERS)
 
 
+@lru_cache(maxsize=65536)
 def normalize_char(char: str) -> str:
     """The normalized form of one character ('' if it is dropped)."""
     folded = unicodedata.normalize("NFKC", char).lower()
@@ -80,4 +83,4 @@ def normalize_for_matching(text: str) -> str:
     >>> normalize_for_matching("您好！請問，一二三一五 嗯 是吧？")
     '您好请问12315是吧'
     """
-    return "".join(normalize_char(char) for char in to_simplified(text))
+    return "".join(map(normalize_char, to_simplified(text)))

@@ -164,6 +164,7 @@ class Hit(_Timed):
     evidence: str  # quoted words, or what is missing
     matched: str | None = None  # the phrase that matched, if any
     turn_index: int | None = None
+    category: str | None = None  # the rule's category (开场白, 致命错误...)
     description: str = ""
 
 
@@ -187,6 +188,7 @@ class Scorecard(_Record):
     audio: str
     audio_sha256: str
     duration_s: Seconds
+    num_channels: int = Field(default=2, ge=1, le=2)
     score: float
     fatal: bool
     passed: bool
@@ -196,6 +198,7 @@ class Scorecard(_Record):
     roles: RoleAssignment
     turns: tuple[Turn, ...]
     hits: tuple[Hit, ...]
+    not_applicable: dict[str, str] = Field(default_factory=dict)  # rule id -> why it was not judged
     metrics: CallMetrics
     asr: AsrProvenance
     warnings: tuple[str, ...] = ()

@@ -77,7 +77,7 @@ def test_cli_rejects_a_bad_rubric_before_touching_audio(stereo_call, tmp_path, c
 
 def test_cli_rubric_check_and_models_list(capsys):
     assert cli.main(["rubric", "check", str(PROJECT_ROOT / "rubrics" / "default.yaml")]) == 0
-    assert "cs_inbound v1" in capsys.readouterr().out
+    assert "cs_inbound v2, 14 rules" in capsys.readouterr().out
     assert cli.main(["models", "list"]) == 0
     listing = capsys.readouterr().out
     assert "* whisper-base" in listing and "whisper-large-v3" in listing

@@ -8,10 +8,9 @@ so stored transcripts can be re-scored with a new rubric without touching audio 
 from __future__ import annotations
 
 from qa_pipeline.roles import LOW_ROLE_CONFIDENCE
-from qa_pipeline.rubric.checks import CHECKS
+from qa_pipeline.rubric.checks import CHECKS, NotApplicable
 from qa_pipeline.rubric.schema import Rubric
 from qa_pipeline.rubric.view import CallView, intersect_intervals, total_duration_s
-from qa_pipeline.text import normalize_for_matching
 from qa_pipeline.types import CallMetadata, CallMetrics, Hit, Role, Scorecard, Severity, Transcript, round_s
 
 
@@ -34,14 +33,19 @@ def score_transcript(
         The scorecard: score, fatal flag, pass/fail, hits in time order, metrics.
     """
     view = CallView(transcript)
-    warnings = list(transcript.warnings)
     hits: list[Hit] = []
+    not_applicable: dict[str, str] = {}
     if view.has_speech:
         for rule in rubric.rules:
-            hits.extend(_assign_points(CHECKS[rule.type](rule, view), rule.points, rule.max_points))
+            result = CHECKS[rule.type](rule, view)
+            if isinstance(result, NotApplicable):
+                not_applicable[rule.id] = result.reason
+                continue
+            hits.extend(_assign_points(result, rule.points, rule.max_points, rule.category))
     else:
-        warnings.append("no speech was recognised: no rule could be evaluated; review this call by ear")
+        not_applicable = {rule.id: "no speech was recognised" for rule in rubric.rules}
     hits.sort(key=lambda hit: (hit.start_s, hit.rule_id))
+    hits = _cap_categories(hits, rubric)
     fatal = any(hit.severity is Severity.FATAL for hit in hits)
     deducted = sum(hit.points for hit in hits)
     score = 0.0 if fatal else max(rubric.base_score - deducted, 0.0)
@@ -50,6 +54,7 @@ def score_transcript(
         audio=audio,
         audio_sha256=transcript.recording_sha256,
         duration_s=transcript.duration_s,
+        num_channels=transcript.num_channels,
         score=round(score, 2),
         fatal=fatal,
         passed=view.has_speech and not fatal and score >= rubric.pass_score,
@@ -59,9 +64,32 @@ def score_transcript(
         roles=transcript.roles,
         turns=transcript.turns,
         hits=tuple(hits),
+        not_applicable=not_applicable,
         metrics=compute_metrics(transcript, view),
         asr=transcript.asr,
-        warnings=tuple(warnings),
+        warnings=transcript.warnings,
+    )
+
+
+def rescore(scorecard: Scorecard, rubric: Rubric) -> Scorecard:
+    """Score a stored call again with another rubric (or version): no audio, no ASR.
+
+    The transcript (turns with words and roles, ASR provenance) is taken from the scorecard.
+    """
+    return score_transcript(transcript_of(scorecard), rubric, audio=scorecard.audio, metadata=scorecard.metadata)
+
+
+def transcript_of(scorecard: Scorecard) -> Transcript:
+    """The transcript a scorecard was made from."""
+    return Transcript(
+        call_id=scorecard.call_id,
+        recording_sha256=scorecard.audio_sha256,
+        duration_s=scorecard.duration_s,
+        num_channels=scorecard.num_channels,
+        turns=scorecard.turns,
+        roles=scorecard.roles,
+        asr=scorecard.asr,
+        warnings=scorecard.warnings,
     )
 
 
@@ -70,16 +98,31 @@ def _roles_uncertain(transcript: Transcript) -> bool:
     return transcript.num_channels > 1 and (confidence is None or confidence < LOW_ROLE_CONFIDENCE)
 
 
-def _assign_points(hits: list[Hit], points: float, max_points: float | None) -> list[Hit]:
-    """Deduct ``points`` per deduction hit until the rule's cap is reached."""
+def _assign_points(hits: list[Hit], points: float, max_points: float | None, category: str) -> list[Hit]:
+    """Deduct ``points`` per deduction hit until the rule's cap is reached; tag the category."""
     result, total = [], 0.0
     for hit in hits:
         if hit.severity is not Severity.DEDUCTION:
-            result.append(hit)
+            result.append(hit.model_copy(update={"category": category}))
             continue
         allowed = points if max_points is None else max(min(points, max_points - total), 0.0)
         total += allowed
-        result.append(hit.model_copy(update={"points": allowed}))
+        result.append(hit.model_copy(update={"points": allowed, "category": category}))
+    return result
+
+
+def _cap_categories(hits: list[Hit], rubric: Rubric) -> list[Hit]:
+    """Apply each category's ``max_points`` to its hits, in time order."""
+    spent: dict[str, float] = {}
+    result = []
+    for hit in hits:
+        category = rubric.categories.get(hit.category or "")
+        if category is None or category.max_points is None or not hit.points:
+            result.append(hit)
+            continue
+        allowed = max(min(hit.points, category.max_points - spent.get(hit.category, 0.0)), 0.0)
+        spent[hit.category] = spent.get(hit.category, 0.0) + allowed
+        result.append(hit if allowed == hit.points else hit.model_copy(update={"points": allowed}))
     return result
 
 
@@ -94,9 +137,7 @@ def compute_metrics(transcript: Transcript, view: CallView | None = None) -> Cal
     duration_s = transcript.duration_s
     silence_s = max(duration_s - speech_s, 0.0)
     agent_talk_s = total_duration_s(agent)
-    agent_chars = sum(
-        len(normalize_for_matching(turn.text)) for turn in transcript.turns if turn.role is Role.AGENT
-    )
+    agent_chars = view.num_chars(Role.AGENT)
     return CallMetrics(
         agent_talk_s=round_s(agent_talk_s),
         customer_talk_s=round_s(total_duration_s(customer)),

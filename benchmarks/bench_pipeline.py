@@ -3,13 +3,14 @@
     .venv/bin/python benchmarks/bench_pipeline.py [--calls samples/calls] [--scripts samples/scripts]
         [--repeat 1] [--out benchmarks/results/pipeline.json]
 
-- Speed: audio seconds per wall second for the whole pipeline (decode, ASR per channel, roles,
-  scoring) and for faster-whisper alone on the same files (its own decoder, each channel
-  transcribed with the same options, segments materialized). The model is loaded once, before
-  timing. Runs alternate pipeline / ASR-alone per call so both see the same machine state.
-- CER (jiwer) of each call's transcript against its script, per channel, on two views of the
-  text: "normalized" (what the rules read: no punctuation/spaces/fillers, Simplified, digits as
-  Arabic numerals on both sides) and "verbatim" (only punctuation and spaces removed).
+- Speed: audio seconds per wall second for the whole pipeline (decode, ASR of both channels side
+  by side, roles, scoring) and for faster-whisper alone on the same files (its own decoder, the
+  same weights loaded with its default threads, each channel transcribed with the same options,
+  segments materialized). Models are loaded before timing. Runs alternate pipeline / ASR-alone
+  per call so both see the same machine state.
+- CER of each call's transcript against its script, per channel (qa_pipeline.evaluation, as
+  `zhijian eval asr`): "normalized" (numbers as digits, no punctuation/spaces/fillers) and
+  "verbatim" (only punctuation and spaces removed).
 - Peak memory: max RSS of a separate `zhijian inspect` process on one call.
 """
 
@@ -23,17 +24,16 @@ import statistics
 import subprocess
 import sys
 import time
-import unicodedata
 from pathlib import Path
 
-import jiwer
 import yaml
 
 from qa_pipeline.asr import get_transcriber
 from qa_pipeline.pipeline import discover_calls, inspect_call
-from qa_pipeline.rubric import load_rubric
+from qa_pipeline.evaluation import call_cer, find_reference
+from qa_pipeline.registry import ModelRegistry
+from qa_pipeline.rubric import load_rubric, transcript_of
 from qa_pipeline.settings import PROJECT_ROOT, Settings, load_settings
-from qa_pipeline.text import normalize_for_matching, to_simplified
 
 
 def main() -> int:
@@ -49,8 +49,7 @@ def main() -> int:
     load_started = time.perf_counter()
     transcriber = get_transcriber(settings)
     load_s = time.perf_counter() - load_started
-    whisper = transcriber._model  # noqa: SLF001 - the same loaded model, for the ASR-alone baseline
-    scripts = {s["call_id"]: s for s in (yaml.safe_load(p.read_text("utf-8")) for p in args.scripts.glob("*.yaml"))}
+    whisper = _plain_model(settings)  # the same weights, loaded as faster-whisper users load them
 
     rows = []
     for source in discover_calls([args.calls], settings=settings):
@@ -64,9 +63,13 @@ def main() -> int:
             asr_alone_s.append(time.perf_counter() - started)
         row = {"call_id": source.call_id, "duration_s": card.duration_s,
                "pipeline_s": min(pipeline_s), "asr_alone_s": min(asr_alone_s)}
-        script = scripts.get(source.call_id)
-        if script:
-            row.update(_cer(card, script))
+        reference = find_reference(source.path, args.scripts)
+        if reference is not None:
+            result = call_cer(transcript_of(card), reference)
+            row.update(cer_normalized=result.normalized.cer, errors_normalized=result.normalized.errors,
+                       chars_normalized=result.normalized.length, cer_verbatim=result.verbatim.cer,
+                       errors_verbatim=result.verbatim.errors, chars_verbatim=result.verbatim.length)
+            script = yaml.safe_load((args.scripts / f"{source.call_id}.yaml").read_text("utf-8"))
             row["expected_hits"] = sorted(script["expected_hits"])
             row["found_hits"] = sorted({hit.rule_id for hit in card.hits})
         rows.append(row)
@@ -99,6 +102,13 @@ def main() -> int:
     return 0
 
 
+def _plain_model(settings: Settings) -> object:
+    from faster_whisper import WhisperModel  # noqa: PLC0415
+
+    registry = ModelRegistry.load(settings.models_dir / "registry.yaml", settings.resolved_model_cache_dir)
+    return WhisperModel(str(registry.resolve(settings.asr.model).path), device="cpu", compute_type="int8")
+
+
 def _transcribe_with_faster_whisper_alone(whisper: object, path: Path, settings: Settings) -> None:
     from faster_whisper.audio import decode_audio  # noqa: PLC0415
 
@@ -107,39 +117,10 @@ def _transcribe_with_faster_whisper_alone(whisper: object, path: Path, settings:
     for channel in (left, right):
         segments, _ = whisper.transcribe(  # type: ignore[attr-defined]
             channel, language=s.language, beam_size=s.beam_size, initial_prompt=s.initial_prompt,
-            condition_on_previous_text=False, vad_filter=s.vad_filter,
+            hotwords=s.hotwords_text, condition_on_previous_text=False, vad_filter=s.vad_filter,
             vad_parameters={"min_silence_duration_ms": s.min_silence_duration_ms}, word_timestamps=True,
         )
         list(segments)
-
-
-def _verbatim(text: str) -> str:
-    return "".join(c for c in to_simplified(text) if unicodedata.category(c)[0] not in "PZSC")
-
-
-def _cer(card: object, script: dict) -> dict:
-    """Errors and reference lengths per view, summed over both channels."""
-    agent_channel = script["agent_channel"]
-    channel_of = {"agent": agent_channel, "customer": 1 - agent_channel}
-    references = {0: [], 1: []}
-    for line in script["turns"]:
-        (role, text), = ((k, v) for k, v in line.items() if k in channel_of)
-        references[channel_of[role]].append(text)
-    result = {}
-    for view, clean in (("normalized", normalize_for_matching), ("verbatim", _verbatim)):
-        errors = length = 0
-        for channel in (0, 1):
-            reference = clean("".join(references[channel]))
-            hypothesis = clean("".join(t.text for t in card.turns if t.channel == channel))  # type: ignore[attr-defined]
-            if not reference:
-                continue
-            output = jiwer.process_characters(reference, hypothesis)
-            errors += output.substitutions + output.deletions + output.insertions
-            length += len(reference)
-        result[f"cer_{view}"] = errors / length
-        result[f"chars_{view}"] = length
-        result[f"errors_{view}"] = errors
-    return result
 
 
 def _pooled(rows: list[dict], view: str) -> float:

@@ -2,6 +2,7 @@
 
     zhijian inspect FILE_OR_FOLDER... [--rubric PATH] [--agent-channel 0|1|auto] [--json OUT_DIR]
     zhijian rescore --rubric FILE --json-in DIR (--json-out DIR | --in-place)
+    zhijian eval asr AUDIO_DIR [--refs DIR] [--model NAME_OR_PATH]
     zhijian models list | check
     zhijian rubric check FILE
 """
@@ -9,21 +10,26 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from qa_pipeline.asr import get_transcriber
+from qa_pipeline.audio import read_recording
 from qa_pipeline.errors import PermanentError, QAPipelineError
+from qa_pipeline.evaluation import CerCounts, call_cer, find_reference
 from qa_pipeline.pipeline import Outcome, discover_calls, inspect_calls
 from qa_pipeline.registry import ModelRegistry
 from qa_pipeline.rubric import load_rubric, rescore
 from qa_pipeline.settings import ASRSettings, MetadataSettings, Settings, load_settings
+from qa_pipeline.transcribe import transcribe_recording
 from qa_pipeline.types import Role, Scorecard, Severity
 
 ROLE_LABELS = {Role.AGENT: "坐席", Role.CUSTOMER: "客户", Role.UNKNOWN: "未知"}
@@ -76,6 +82,16 @@ def _build_parser() -> argparse.ArgumentParser:
     target.add_argument("--json-out", type=Path, metavar="DIR", help="write the new scorecards here")
     target.add_argument("--in-place", action="store_true", help="replace the scorecards in --json-in")
     rescore.set_defaults(handler=_rescore)
+
+    evaluate = commands.add_parser("eval", help="measure accuracy on your own labelled calls").add_subparsers(
+        required=True, metavar="WHAT")
+    eval_asr = evaluate.add_parser("asr", help="character error rate of the active ASR model")
+    eval_asr.add_argument("audio", type=Path, metavar="AUDIO_DIR", help="labelled recordings")
+    eval_asr.add_argument("--refs", type=Path, metavar="DIR",
+                          help="references (<name>.ch0.txt/.ch1.txt, <name>.txt or <name>.yaml); default: AUDIO_DIR")
+    eval_asr.add_argument("--model", help="ASR model: a registry name or a CTranslate2 folder")
+    eval_asr.add_argument("--json", type=Path, metavar="FILE", help="write the per-call figures here")
+    eval_asr.set_defaults(handler=_eval_asr)
 
     rubric = commands.add_parser("rubric", help="rubric tools").add_subparsers(required=True, metavar="ACTION")
     rubric_check = rubric.add_parser("check", help="validate a rubric file")
@@ -195,6 +211,51 @@ def _rescore(args: argparse.Namespace) -> int:
     mean_change = score_change / done if done else 0.0
     print(f"重新评分 rescored {done} scorecards with {rubric.id} v{rubric.version} -> {out_dir}; failed {failed}; "
           f"mean score change {mean_change:+.1f}; verdict changed on {changed_verdict}")
+    return 0 if not failed else 1
+
+
+def _eval_asr(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    transcriber = get_transcriber(settings)
+    sources = discover_calls([args.audio], settings=settings)
+    rows, missing, failed = [], 0, 0
+    total_normalized, total_verbatim = CerCounts(), CerCounts()
+    audio_s = asr_s = 0.0
+    print(f"{'call':40} {'CER':>7} {'verbatim':>9}  ({settings.asr.model})")
+    for source in sources:
+        reference = find_reference(source.path, args.refs)
+        if reference is None:
+            missing += 1
+            continue
+        try:
+            recording, audio = read_recording(source.path, settings=settings.audio, call_id=source.call_id)
+            started = time.perf_counter()
+            transcript = transcribe_recording(recording, audio, transcriber, settings.asr)
+            asr_s += time.perf_counter() - started
+        except QAPipelineError as exc:
+            failed += 1
+            print(f"✗ {exc}")
+            continue
+        audio_s += recording.duration_s
+        result = call_cer(transcript, reference)
+        total_normalized.add(result.normalized)
+        total_verbatim.add(result.verbatim)
+        rows.append({"call_id": result.call_id, "cer": result.normalized.cer, "cer_verbatim": result.verbatim.cer,
+                     "reference_chars": result.normalized.length})
+        print(f"{result.call_id:40} {result.normalized.cer or 0:7.1%} {result.verbatim.cer or 0:9.1%}")
+    if not rows:
+        print(f"no recording in {args.audio} has a reference (looked for <name>.ch0.txt, <name>.txt, <name>.yaml)",
+              file=sys.stderr)
+        return 2
+    summary = {"model": transcriber.provenance.model, "calls": len(rows), "cer": total_normalized.cer,
+               "cer_verbatim": total_verbatim.cer, "audio_s": round(audio_s, 1),
+               "audio_s_per_wall_s": round(audio_s / asr_s, 2) if asr_s else None,
+               "without_reference": missing, "failed": failed}
+    print(f"\nCER {total_normalized.cer:.2%} (verbatim {total_verbatim.cer:.2%}) over {len(rows)} calls, "
+          f"{audio_s:.0f} s of audio at {summary['audio_s_per_wall_s']}× real time; "
+          f"{missing} without reference, {failed} failed")
+    if args.json:
+        write_json_atomic(args.json, json.dumps({"summary": summary, "calls": rows}, ensure_ascii=False, indent=2))
     return 0 if not failed else 1
 
 

@@ -70,9 +70,7 @@ def inspect_call(
         source.path, settings=settings.audio, call_id=source.call_id, metadata=source.metadata
     )
     decoded = time.perf_counter()
-    transcript = transcribe_recording(
-        recording, audio, transcriber, turn_split_gap_s=settings.asr.turn_split_gap_s
-    )
+    transcript = transcribe_recording(recording, audio, transcriber, settings.asr)
     transcribed = time.perf_counter()
     transcript = assign_roles(transcript, agent_channel=settings.agent_channel, metadata=recording.metadata)
     scorecard = score_transcript(transcript, rubric, audio=str(recording.path), metadata=recording.metadata)

@@ -27,19 +27,31 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_FILE_ENV = "ZHIJIAN_CONFIG"
 
 
+# Words Whisper should expect on service calls (faster-whisper hotwords). Measured to lower CER on
+# telephone calls (benchmarks/bench_asr.py); a center adds its product names in `hotwords`.
+DEFAULT_HOTWORDS = ("工号", "核实", "来电", "客服", "账单", "理赔", "话费", "套餐", "预留", "订单号")
+
+
 class ASRSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: str = "whisper-base"  # a name in models/registry.yaml, or a CTranslate2 model folder
-    device: Literal["cpu", "cuda", "auto"] = "cpu"
-    compute_type: str = "int8"  # "float16" on a GPU
-    cpu_threads: int = Field(default=0, ge=0)  # 0: one per core
+    device: Literal["cpu", "cuda", "auto"] = "auto"  # auto: CUDA when a GPU is visible
+    compute_type: str = "auto"  # auto: float16 on CUDA, int8 on CPU; or any CTranslate2 type
+    cpu_threads: int = Field(default=0, ge=0)  # per worker; 0: the cores shared among the workers
+    num_workers: int = Field(default=2, ge=1)  # parallel decodes (stereo channels run side by side)
     beam_size: int = Field(default=5, ge=1)
     language: str = "zh"
     initial_prompt: str | None = "以下是普通话的句子。"  # steers Whisper to Simplified Mandarin
+    hotwords: tuple[str, ...] = DEFAULT_HOTWORDS  # domain and product words; () for none
     vad_filter: bool = True  # Silero VAD: decode speech only, no text on silence
     min_silence_duration_ms: int = Field(default=500, ge=0)  # VAD: gap that splits speech
     turn_split_gap_s: float = Field(default=1.0, gt=0)  # a longer pause between words starts a new turn
+    drop_hallucinations: bool = True  # prompt echoes, subtitle boilerplate, loops (asr_guards.py)
+
+    @property
+    def hotwords_text(self) -> str | None:
+        return " ".join(self.hotwords) or None
 
 
 class AudioSettings(BaseModel):

@@ -1,14 +1,22 @@
 """Transcription stage: a decoded recording in, a ``Transcript`` of turns out.
 
-Stereo call-center recordings hold one party per channel: each channel is transcribed on its own
-and the turns are interleaved by time. Mono recordings give one channel's turns (speakers are
-told apart by diarization, a later stage).
+Stereo call-center recordings hold one party per channel: the channels are decoded side by side
+(speech only, VAD inside the adapter) and the turns interleaved by time. Segments that look
+invented (prompt echoes, subtitle boilerplate, loops) are dropped and counted. Each turn keeps
+the verbatim text and a normalized view with spoken numbers as digits. Mono recordings give one
+channel's turns (speakers are told apart by diarization, a later stage).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from qa_pipeline.asr import AsrSegment, Transcriber
+from qa_pipeline.asr_guards import find_hotword_echo, is_hallucination
 from qa_pipeline.audio import DecodedAudio
+from qa_pipeline.itn import inverse_normalize
+from qa_pipeline.settings import ASRSettings
+from qa_pipeline.text import normalize_for_matching
 from qa_pipeline.types import Recording, Transcript, Turn, Word, round_s
 
 
@@ -16,8 +24,7 @@ def transcribe_recording(
     recording: Recording,
     audio: DecodedAudio,
     transcriber: Transcriber,
-    *,
-    turn_split_gap_s: float = 1.0,
+    options: ASRSettings | None = None,
 ) -> Transcript:
     """Transcribe every channel and interleave the turns by start time.
 
@@ -25,19 +32,29 @@ def transcribe_recording(
         recording: the facts about the audio (call id, hash, duration).
         audio: its decoded samples.
         transcriber: a loaded ASR adapter.
-        turn_split_gap_s: a pause between two words longer than this starts a new turn (an ASR
-            segment can span several utterances of one party while the other party talks).
+        options: the ASR settings the transcriber was given; used here for ``turn_split_gap_s``
+            (a longer pause between words starts a new turn: an ASR segment can span several
+            utterances of one party while the other talks), ``drop_hallucinations`` and the
+            prompt and hotwords whose echoes are dropped.
 
     Returns:
-        A transcript whose turns carry channel, speaker (``ch0``/``ch1``), text and word times;
-        roles are still unknown (see ``roles.assign_roles``).
+        A transcript whose turns carry channel, speaker (``ch0``/``ch1``), text, normalized text
+        and word times; roles are still unknown (see ``roles.assign_roles``).
     """
+    options = options or ASRSettings()
     duration_s = recording.duration_s
     turns: list[Turn] = []
-    for channel in range(audio.num_channels):
-        for segment in transcriber.transcribe(audio.channel(channel)):
-            for start_s, end_s, text, words in _split_at_pauses(segment, turn_split_gap_s):
-                words = tuple(_clip_word(word, duration_s) for word in words)
+    dropped: dict[str, int] = {}
+    per_channel = transcriber.transcribe_channels([audio.channel(index) for index in range(audio.num_channels)])
+    for channel, segments in enumerate(per_channel):
+        for segment in segments:
+            if options.drop_hallucinations:
+                segment, reason = _guard(segment, options)
+                if reason is not None:
+                    dropped[reason] = dropped.get(reason, 0) + 1
+                if segment is None:
+                    continue
+            for start_s, end_s, text, words in _split_at_pauses(segment, options.turn_split_gap_s):
                 start_s = min(start_s, duration_s)
                 turns.append(
                     Turn(
@@ -46,11 +63,15 @@ def transcribe_recording(
                         channel=channel,
                         speaker=f"ch{channel}",
                         text=text,
-                        words=words,
+                        normalized_text=inverse_normalize(text),
+                        words=tuple(_clip_word(word, duration_s) for word in words),
                     )
                 )
     turns.sort(key=lambda turn: (turn.start_s, turn.channel))
-    warnings = () if turns else ("no speech was recognised in the recording",)
+    warnings = [] if turns else ["no speech was recognised in the recording"]
+    if dropped:
+        reasons = ", ".join(f"{count} × {reason}" for reason, count in sorted(dropped.items()))
+        warnings.append(f"dropped ASR text that looked invented: {reasons}")
     return Transcript(
         call_id=recording.call_id,
         recording_sha256=recording.sha256,
@@ -58,8 +79,34 @@ def transcribe_recording(
         num_channels=audio.num_channels,
         turns=tuple(turns),
         asr=transcriber.provenance,
-        warnings=warnings,
+        warnings=tuple(warnings),
     )
+
+
+def _guard(segment: AsrSegment, options: ASRSettings) -> tuple[AsrSegment | None, str | None]:
+    """The segment without invented text (None if nothing is left), and why text was dropped."""
+    reason = is_hallucination(
+        segment.text, avg_logprob=segment.avg_logprob, no_speech_prob=segment.no_speech_prob,
+        prompt=options.initial_prompt,
+    )
+    if reason is not None:
+        return None, reason
+    if not options.hotwords or not segment.words:
+        return segment, None
+    pieces = [normalize_for_matching(word.text) for word in segment.words]
+    echo = find_hotword_echo("".join(pieces), options.hotwords)
+    if echo is None:
+        return segment, None
+    kept, position = [], 0
+    for word, piece in zip(segment.words, pieces):
+        inside = echo[0] <= position and position + len(piece) <= echo[1] and piece
+        if not inside:
+            kept.append(word)
+        position += len(piece)
+    if not any(normalize_for_matching(word.text) for word in kept):
+        return None, "recites the hotwords"
+    text = "".join(word.text for word in kept)
+    return replace(segment, text=text, words=tuple(kept), end_s=kept[-1].end_s), "recites the hotwords"
 
 
 def _split_at_pauses(

@@ -116,7 +116,8 @@ class Turn(_Timed):
     speaker: str
     role: Role = Role.UNKNOWN
     role_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
-    text: str
+    text: str  # verbatim, as recognised (Simplified Chinese)
+    normalized_text: str | None = None  # spoken numbers as digits (ITN): what reviewers and redaction read
     words: tuple[Word, ...] = ()
 
 

@@ -46,6 +46,9 @@ class FakeTranscriber:
         self.calls += 1
         return list(self.segments_by_channel.get(channel, []))
 
+    def transcribe_channels(self, channels: list[np.ndarray]) -> list[list[AsrSegment]]:
+        return [self.transcribe(samples) for samples in channels]
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:

@@ -8,7 +8,7 @@ from qa_pipeline.errors import ConfigurationError
 from qa_pipeline.metadata import CallSource
 from qa_pipeline.pipeline import discover_calls, inspect_call, inspect_calls
 from qa_pipeline.rubric import load_rubric
-from qa_pipeline.settings import PROJECT_ROOT, Settings
+from qa_pipeline.settings import PROJECT_ROOT
 from qa_pipeline.types import CallMetadata, Scorecard
 
 RUBRIC = load_rubric(PROJECT_ROOT / "rubrics" / "default.yaml")

@@ -4,7 +4,7 @@ from transcripts import transcript, turn
 
 from qa_pipeline.audio import read_recording
 from qa_pipeline.roles import assign_roles, detect_agent_channel
-from qa_pipeline.settings import AudioSettings
+from qa_pipeline.settings import ASRSettings, AudioSettings
 from qa_pipeline.transcribe import transcribe_recording
 from qa_pipeline.types import CallMetadata, Direction, Role
 
@@ -75,7 +75,7 @@ def test_a_segment_spanning_a_long_pause_becomes_two_turns(stereo_call):
     first, second = segment(0.5, "你好我想查话费"), segment(4.0, "好的谢谢")
     merged = first.__class__(start_s=0.5, end_s=second.end_s, text=first.text + second.text,
                              words=first.words + second.words)
-    result = transcribe_recording(recording, audio, FakeTranscriber({0: [merged], 1: []}), turn_split_gap_s=1.0)
+    result = transcribe_recording(recording, audio, FakeTranscriber({0: [merged], 1: []}), ASRSettings(turn_split_gap_s=1.0))
     assert [(t.start_s, t.text) for t in result.turns] == [(0.5, "你好我想查话费"), (4.0, "好的谢谢")]
     assert all(w.start_s >= 4.0 for w in result.turns[1].words)
 
@@ -85,3 +85,20 @@ def test_times_past_the_end_of_the_audio_are_clipped(stereo_call):
     result = transcribe_recording(recording, audio, FakeTranscriber({0: [segment(5.5, "再见再见再见")], 1: []}))
     assert result.turns[0].end_s == recording.duration_s == 6.0
     assert max(w.end_s for w in result.turns[0].words) <= 6.0
+
+
+def test_invented_segments_are_dropped_and_hotword_recitals_cut(stereo_call):
+    recording, audio = read_recording(stereo_call, settings=AudioSettings())
+    fake = FakeTranscriber({
+        0: [segment(0.2, "您好工号一零二四"), segment(2.0, "以下是普通话的句子。")],
+        1: [segment(3.1, "挺满意的好来电客服账单订单号"), segment(5.0, "字幕由Amara社区提供")],
+    })
+    options = ASRSettings(hotwords=("工号", "来电", "客服", "账单", "订单号"))
+    result = transcribe_recording(recording, audio, fake, options)
+    assert [(t.channel, t.text) for t in result.turns] == [(0, "您好工号一零二四"), (1, "挺满意的好")]
+    assert result.turns[1].end_s == pytest.approx(3.1 + 5 * 0.25)
+    assert "1 × recites the hotwords" in result.warnings[0] and "1 × repeats the prompt" in result.warnings[0]
+    assert result.turns[0].normalized_text == "您好工号1024"
+    kept = transcribe_recording(recording, audio, FakeTranscriber({0: [segment(2.0, "以下是普通话的句子。")], 1: []}),
+                                ASRSettings(drop_hallucinations=False))
+    assert [t.text for t in kept.turns] == ["以下是普通话的句子。"]

@@ -1,4 +1,3 @@
-from pathlib import Path
 
 import pytest
 from conftest import PROJECT_ROOT, load_sample_scripts

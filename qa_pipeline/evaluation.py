@@ -1,0 +1,113 @@
+"""ASR accuracy on a center's own labelled calls: character error rate (CER) with jiwer.
+
+A reference has the recording's name and sits beside it (or in a folder of references):
+- ``<name>.ch0.txt`` / ``<name>.ch1.txt``: what each channel says (stereo), or
+- ``<name>.txt``: what the whole call says (mono, or stereo compared as one text), or
+- ``<name>.yaml``: a call script as in ``samples/scripts`` (turns by role, ``agent_channel``).
+
+CER is reported on two views: ``normalized`` (what QA rules read: numbers as digits, no punctuation,
+spaces or fillers, Simplified characters) and ``verbatim`` (only punctuation and spaces removed).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from qa_pipeline.errors import ConfigurationError
+from qa_pipeline.itn import inverse_normalize
+from qa_pipeline.text import normalize_for_matching, to_simplified
+from qa_pipeline.types import Transcript
+
+WHOLE_CALL = -1  # reference key for a text that covers every channel
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Reference text per channel (or ``WHOLE_CALL``)."""
+
+    path: Path
+    texts: dict[int, str]
+
+
+@dataclass
+class CerCounts:
+    errors: int = 0
+    length: int = 0
+
+    @property
+    def cer(self) -> float | None:
+        return self.errors / self.length if self.length else None
+
+    def add(self, other: CerCounts) -> None:
+        self.errors += other.errors
+        self.length += other.length
+
+
+@dataclass
+class CallCer:
+    call_id: str
+    normalized: CerCounts = field(default_factory=CerCounts)
+    verbatim: CerCounts = field(default_factory=CerCounts)
+
+
+def normalized_view(text: str) -> str:
+    """What CER is measured on: numbers as digits, then the matching normalization."""
+    return normalize_for_matching(inverse_normalize(to_simplified(text)))
+
+
+def verbatim_view(text: str) -> str:
+    return "".join(char for char in to_simplified(text) if unicodedata.category(char)[0] not in "PZSC")
+
+
+def find_reference(audio: Path, refs_dir: Path | None = None) -> Reference | None:
+    """The reference of ``audio`` (same name, in ``refs_dir`` or beside it), or None."""
+    stem = (refs_dir or audio.parent) / audio.stem
+    script = stem.with_suffix(".yaml")
+    if script.is_file():
+        return _reference_from_script(script)
+    texts = {}
+    for channel in (0, 1):
+        path = Path(f"{stem}.ch{channel}.txt")
+        if path.is_file():
+            texts[channel] = path.read_text(encoding="utf-8")
+    if not texts and stem.with_suffix(".txt").is_file():
+        texts[WHOLE_CALL] = stem.with_suffix(".txt").read_text(encoding="utf-8")
+    return Reference(stem, texts) if texts else None
+
+
+def call_cer(transcript: Transcript, reference: Reference) -> CallCer:
+    """CER of one transcript against its reference, per channel where the reference has channels."""
+    import jiwer  # noqa: PLC0415
+
+    result = CallCer(transcript.call_id)
+    for channel, reference_text in reference.texts.items():
+        hypothesis = "".join(
+            turn.text for turn in transcript.turns if channel == WHOLE_CALL or turn.channel == channel
+        )
+        for view, counts in ((normalized_view, result.normalized), (verbatim_view, result.verbatim)):
+            ref, hyp = view(reference_text), view(hypothesis)
+            if not ref:
+                continue
+            output = jiwer.process_characters(ref, hyp) if hyp else None
+            errors = len(ref) if output is None else output.substitutions + output.deletions + output.insertions
+            counts.add(CerCounts(errors, len(ref)))
+    return result
+
+
+def _reference_from_script(path: Path) -> Reference:
+    try:
+        script = yaml.safe_load(path.read_text(encoding="utf-8"))
+        agent_channel = int(script["agent_channel"])
+        channel_of = {"agent": agent_channel, "customer": 1 - agent_channel}
+        texts = {0: "", 1: ""}
+        for line in script["turns"]:
+            for role, text in line.items():
+                if role in channel_of:
+                    texts[channel_of[role]] += str(text)
+    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigurationError(f"{path}: not a call script with agent_channel and turns ({exc})") from exc
+    return Reference(path.with_suffix(""), texts)

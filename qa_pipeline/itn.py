@@ -1,0 +1,75 @@
+"""Inverse text normalization (ITN): spoken Chinese numbers written as digits.
+
+What QA rules, redaction and reviewers read: 「工号一零二四」→「工号1024」, 「幺三八…」→「138…」,
+「三千二百元」→「3200元」, 「十二月十三号」→「12月13号」, 「三点五」→「3.5」, 「百分之五十」→「50%」.
+The verbatim transcript is kept for display; this is a second, normalized view.
+
+A run of numerals with units (十百千万亿) is a quantity; a run of two or more bare digits is read
+digit by digit (phone, order and agent numbers). A single numeral becomes a number only before a
+measure word (三笔, 五号, 两点), and 一 never does on its own, so 一下, 一点, 一个 stay words.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DIGITS = {"零": 0, "〇": 0, "幺": 1, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+           "八": 8, "九": 9}
+_SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
+_LARGE_UNITS = {"万": 10_000, "亿": 100_000_000}
+_MEASURES = "元块角分号月日年岁次笔张个位天楼层室栋秒点周期台件单份条倍"
+_NUMERAL = "零〇幺一二两三四五六七八九十百千万亿"
+_RUN = re.compile(rf"百分之[{_NUMERAL}]+(?:点[{_NUMERAL}]+)?|[{_NUMERAL}]+(?:点[零〇幺一二三四五六七八九]+)?")
+
+
+def inverse_normalize(text: str) -> str:
+    """Write the spoken numbers in ``text`` as digits.
+
+    >>> inverse_normalize("工号一零二四，金额三千二百元，十二月十三号，三点五倍，百分之五十，等一下")
+    '工号1024，金额3200元，12月13号，3.5倍，50%，等一下'
+    """
+    return _RUN.sub(lambda match: _convert(match.group(0), text, match.end()), text)
+
+
+def _convert(run: str, text: str, end: int) -> str:
+    if run.startswith("百分之"):
+        return _convert(run[3:], text, end) + "%"
+    whole, _, fraction = run.partition("点")
+    if fraction:
+        return f"{_quantity(whole) if _has_units(whole) else _digit_string(whole)}.{_digit_string(fraction)}"
+    if len(run) >= 2:
+        return str(_quantity(run)) if _has_units(run) else _digit_string(run)
+    # One character: a number only before a measure word. 一 stays a word (一下, 一点, 一个);
+    # 十分 is "very" unless it is 十分钟.
+    following = text[end : end + 2]
+    if run == "一" or not following or following[0] not in _MEASURES:
+        return run
+    if run == "十" and following[0] == "分" and following != "分钟":
+        return run
+    return str(_quantity(run)) if _has_units(run) else _digit_string(run)
+
+
+def _has_units(run: str) -> bool:
+    return any(char in _SMALL_UNITS or char in _LARGE_UNITS for char in run)
+
+
+def _digit_string(run: str) -> str:
+    return "".join(str(_DIGITS[char]) for char in run if char in _DIGITS)
+
+
+def _quantity(run: str) -> int:
+    """三千二百 → 3200, 十二 → 12, 两万零五百 → 20500, 一亿二千万 → 120000000."""
+    above_yi = above_wan = section = digit = 0
+    for char in run:
+        if char in _DIGITS:
+            digit = _DIGITS[char]
+        elif char in _SMALL_UNITS:
+            section += (digit or 1) * _SMALL_UNITS[char]
+            digit = 0
+        elif char == "万":
+            above_wan = (section + digit or 1) * 10_000
+            section = digit = 0
+        elif char == "亿":
+            above_yi = (above_wan + section + digit or 1) * 100_000_000
+            above_wan = section = digit = 0
+    return above_yi + above_wan + section + digit

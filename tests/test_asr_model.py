@@ -1,0 +1,62 @@
+"""The real Whisper model on audio that has no speech, and on a very short call (marked `model`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from audio_factory import write_audio
+from conftest import SAMPLES_DIR
+
+from qa_pipeline.asr import get_transcriber
+from qa_pipeline.audio import read_recording
+from qa_pipeline.settings import Settings
+from qa_pipeline.transcribe import transcribe_recording
+
+SAMPLE_RATE_HZ = 8000
+
+
+def _hold_music(seconds: float) -> np.ndarray:
+    t = np.arange(int(seconds * SAMPLE_RATE_HZ)) / SAMPLE_RATE_HZ
+    notes = [262, 294, 330, 349, 392, 440, 494, 523]
+    music = np.zeros_like(t)
+    for index in range(int(seconds / 0.5)):
+        frequency = notes[index % 8]
+        note = (t >= index * 0.5) & (t < index * 0.5 + 0.45)
+        music[note] = 0.2 * np.sin(2 * np.pi * frequency * t[note]) + 0.1 * np.sin(4 * np.pi * frequency * t[note])
+    return music
+
+
+def _background(kind: str, seconds: float = 60.0) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    n = int(seconds * SAMPLE_RATE_HZ)
+    if kind == "near_silence":  # line hiss just above the silence threshold
+        return 0.003 * rng.standard_normal(n)
+    if kind == "noise":
+        return 0.1 * rng.standard_normal(n)
+    return _hold_music(seconds)
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("kind", ["near_silence", "noise", "hold_music"])
+def test_no_words_on_a_minute_without_speech(tmp_path, settings, kind):
+    both = np.stack([_background(kind), _background(kind)[::-1]])
+    path = write_audio(tmp_path / f"{kind}.wav", both, SAMPLE_RATE_HZ, codec="pcm_alaw")
+    recording, audio = read_recording(path, settings=settings.audio)
+    result = transcribe_recording(recording, audio, get_transcriber(settings), settings.asr)
+    assert result.turns == (), [turn.text for turn in result.turns]
+
+
+@pytest.mark.model
+def test_a_three_second_call_is_transcribed(tmp_path, settings):
+    recording, audio = read_recording(SAMPLES_DIR / "calls" / "20261121_agent1024_teamA_in_0001.wav", settings=settings.audio)
+    short = write_audio(tmp_path / "short.wav", audio.samples[:, : 3 * 16000], 16000)
+    recording, audio = read_recording(short, settings=settings.audio)
+    result = transcribe_recording(recording, audio, get_transcriber(settings), settings.asr)
+    assert result.duration_s == 3.0
+    assert result.turns and "您好" in result.turns[0].text and result.turns[0].channel == 0
+    assert all(word.end_s <= 3.0 for turn in result.turns for word in turn.words)

@@ -24,10 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from common import plain_whisper_model
+
 from qa_pipeline.asr import get_transcriber
 from qa_pipeline.audio import DecodedAudio, read_recording
 from qa_pipeline.evaluation import CerCounts, call_cer, find_reference
-from qa_pipeline.registry import ModelRegistry
 from qa_pipeline.settings import ASRSettings, PROJECT_ROOT, Settings, load_settings
 from qa_pipeline.transcribe import transcribe_recording
 from qa_pipeline.types import Recording
@@ -47,7 +48,7 @@ def main() -> int:
     if args.hotwords == "none":
         settings = load_settings(asr=ASRSettings(**{**settings.asr.model_dump(), "hotwords": ()}))
     transcriber = get_transcriber(settings)
-    plain_model = _plain_model(settings)
+    plain_model = plain_whisper_model(settings)
 
     files = sorted(args.calls.glob("*.wav"))[: args.limit or None]
     if not files:
@@ -94,14 +95,6 @@ def main() -> int:
     args.out.write_text(json.dumps({"summary": summary, "calls": rows}, ensure_ascii=False, indent=2), "utf-8")
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0
-
-
-def _plain_model(settings: Settings) -> object:
-    """The same Whisper model, loaded the plain way (one worker, faster-whisper's default threads)."""
-    from faster_whisper import WhisperModel  # noqa: PLC0415
-
-    registry = ModelRegistry.load(settings.models_dir / "registry.yaml", settings.resolved_model_cache_dir)
-    return WhisperModel(str(registry.resolve(settings.asr.model).path), device="cpu", compute_type="int8")
 
 
 def _words_without_speech(settings: Settings, transcriber: object) -> dict[str, int]:

@@ -11,7 +11,7 @@
 - CER of each call's transcript against its script, per channel (qa_pipeline.evaluation, as
   `zhijian eval asr`): "normalized" (numbers as digits, no punctuation/spaces/fillers) and
   "verbatim" (only punctuation and spaces removed).
-- Peak memory: max RSS of a separate `zhijian inspect` process on one call.
+- Peak memory: max RSS of a separate process running `zhijian inspect` on one call.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -28,10 +27,11 @@ from pathlib import Path
 
 import yaml
 
+from common import plain_whisper_model
+
 from qa_pipeline.asr import get_transcriber
 from qa_pipeline.pipeline import discover_calls, inspect_call
 from qa_pipeline.evaluation import call_cer, find_reference
-from qa_pipeline.registry import ModelRegistry
 from qa_pipeline.rubric import load_rubric, transcript_of
 from qa_pipeline.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -46,10 +46,13 @@ def main() -> int:
 
     settings = load_settings()
     rubric = load_rubric(settings.rubric)
+    # First, while this process is small: Linux carries a parent's peak RSS into its children.
+    first_call = discover_calls([args.calls], settings=settings)[0]
+    peak_rss_mb = _peak_rss_mb(first_call.call_id, args.calls)
     load_started = time.perf_counter()
     transcriber = get_transcriber(settings)
     load_s = time.perf_counter() - load_started
-    whisper = _plain_model(settings)  # the same weights, loaded as faster-whisper users load them
+    whisper = plain_whisper_model(settings)  # the same weights, loaded as faster-whisper users load them
 
     rows = []
     for source in discover_calls([args.calls], settings=settings):
@@ -94,19 +97,12 @@ def main() -> int:
         "cer_normalized_median_call": round(statistics.median(r["cer_normalized"] for r in scored), 4) if scored else None,
         "expected_hits_found": sum(set(r["expected_hits"]) <= set(r["found_hits"]) for r in scored),
         "calls_with_extra_hits": sum(bool(set(r["found_hits"]) - set(r["expected_hits"])) for r in scored),
-        "peak_rss_mb_one_call_cli": _peak_rss_mb(rows[0]["call_id"], args.calls) if rows else None,
+        "peak_rss_mb_one_call_cli": peak_rss_mb,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"summary": summary, "calls": rows}, ensure_ascii=False, indent=2), "utf-8")
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return 0
-
-
-def _plain_model(settings: Settings) -> object:
-    from faster_whisper import WhisperModel  # noqa: PLC0415
-
-    registry = ModelRegistry.load(settings.models_dir / "registry.yaml", settings.resolved_model_cache_dir)
-    return WhisperModel(str(registry.resolve(settings.asr.model).path), device="cpu", compute_type="int8")
 
 
 def _transcribe_with_faster_whisper_alone(whisper: object, path: Path, settings: Settings) -> None:
@@ -117,7 +113,8 @@ def _transcribe_with_faster_whisper_alone(whisper: object, path: Path, settings:
     for channel in (left, right):
         segments, _ = whisper.transcribe(  # type: ignore[attr-defined]
             channel, language=s.language, beam_size=s.beam_size, initial_prompt=s.initial_prompt,
-            hotwords=s.hotwords_text, condition_on_previous_text=False, vad_filter=s.vad_filter,
+            hotwords=s.hotwords_text, temperature=list(s.temperatures), condition_on_previous_text=False,
+            vad_filter=s.vad_filter,
             vad_parameters={"min_silence_duration_ms": s.min_silence_duration_ms}, word_timestamps=True,
         )
         list(segments)
@@ -128,13 +125,17 @@ def _pooled(rows: list[dict], view: str) -> float:
 
 
 def _peak_rss_mb(call_id: str, calls: Path) -> float:
+    """Peak RSS of `zhijian inspect` on one call, as the inspecting process itself reports it. Call it
+    before loading models here: Linux keeps a forked child's peak at least at its parent's size."""
     path = next(calls.rglob(f"{call_id}.*"))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([str(Path(sys.executable).parent / "zhijian"), "inspect", str(path)],
-                   check=True, stdout=subprocess.DEVNULL)
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak_kb <= before:  # ru_maxrss of children is a maximum over all of them so far
-        print("warning: an earlier child process used more memory; figure is an upper bound", file=sys.stderr)
+    probe = (
+        "import resource, sys\n"
+        "from qa_pipeline.cli import main\n"
+        f"main(['inspect', {str(path)!r}])\n"
+        "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True)
+    peak_kb = int(completed.stderr.rsplit("PEAK_KB", 1)[1].split()[0])
     return round(peak_kb / 1024, 1)
 
 

@@ -116,6 +116,8 @@ class FasterWhisperTranscriber:
             options={
                 "language": s.language,
                 "beam_size": s.beam_size,
+                "no_repeat_ngram_size": s.no_repeat_ngram_size,
+                "temperatures": ",".join(map(str, s.temperatures)),
                 "device": self._plan.device,
                 "compute_type": self._plan.compute_type,
                 "vad_filter": s.vad_filter,
@@ -134,6 +136,8 @@ class FasterWhisperTranscriber:
             samples,
             language=s.language,
             beam_size=s.beam_size,
+            no_repeat_ngram_size=s.no_repeat_ngram_size,
+            temperature=list(s.temperatures),
             initial_prompt=s.initial_prompt,
             hotwords=s.hotwords_text,
             condition_on_previous_text=False,  # avoids Whisper's repetition loops on long audio

@@ -166,7 +166,7 @@ COMPLAINT = {"id": "complaint_risk", "type": "intent", "intent": "complaint", "r
 )
 def test_intent_keywords_with_negation(said, is_hit):
     found = hits(conversation([(C, said, 0)]), COMPLAINT)
-    assert bool(found) is is_hit
+    assert len(found) == int(is_hit)  # one hit per turn at most
     if is_hit:
         assert found[0].severity is Severity.INFO and found[0].points == 0
 

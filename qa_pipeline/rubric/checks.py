@@ -56,12 +56,17 @@ def check_phrase_absent(rule: PhraseAbsentRule, view: CallView) -> CheckResult:
 
 
 def check_intent(rule: IntentRule, view: CallView) -> CheckResult:
+    """One hit per turn that expresses the intent (「打12315投诉」 is one complaint, not two)."""
     negations = [normalize_for_matching(negation) for negation in rule.negations]
-    return [
-        _match_hit(rule, match)
-        for match in view.find(rule.phrases, rule.applies_to, by_sound=rule.by_sound)
-        if not any(negation in view.text_before(match, rule.negation_window_chars + len(negation)) for negation in negations)
-    ]
+    hits, seen_turns = [], set()
+    for match in view.find(rule.phrases, rule.applies_to, by_sound=rule.by_sound):
+        if match.turn_index in seen_turns or any(
+            negation in view.text_before(match, rule.negation_window_chars + len(negation)) for negation in negations
+        ):
+            continue
+        seen_turns.add(match.turn_index)
+        hits.append(_match_hit(rule, match))
+    return hits
 
 
 def check_regex(rule: RegexRule, view: CallView) -> CheckResult:

@@ -56,7 +56,7 @@ def inspect_call(
 
     Args:
         source: the file, its call id and metadata.
-        settings: audio limits and the agent-channel setting.
+        settings: audio limits, ASR options (turn splitting, guards) and the agent-channel setting.
         rubric: the QA standard to score against.
         transcriber: a loaded ASR adapter (load it once per process: ``asr.get_transcriber``).
         timings_s: if given, filled with seconds spent per stage (decode, asr, score).

@@ -38,7 +38,7 @@ class Line:
         return any(form in self.text for form in POLITE_FORMS)
 
 
-def _line(text: str, *labels: str, courteous: bool = True) -> Line:  # noqa: ARG001 - kept for readability
+def _line(text: str, *labels: str) -> Line:
     return Line(text, frozenset(labels))
 
 
@@ -50,8 +50,8 @@ OPENINGS = [
     (_line("下午好，这里是平安保险，编号八八一二为您服务。"), True, True),
     (_line("你好，工号六六零一，请讲。"), True, True),
     (_line("您好，请讲。"), True, False),
-    (_line("喂，什么事？", courteous=False), False, False),
-    (_line("嗯，说吧。", courteous=False), False, False),
+    (_line("喂，什么事？"), False, False),
+    (_line("嗯，说吧。"), False, False),
     (_line("这里是客服中心，我的工号是二零四八，请问有什么需要？"), False, True),
     (_line("欢迎致电星海航空，员工号七七零九，请问您要办理什么业务？"), True, True),
     (_line("您好，很高兴为您服务，请问您需要什么帮助？"), True, False),
@@ -104,15 +104,15 @@ GENERAL_ANSWERS = [
 
 # Forbidden phrases (禁忌用语), as agents actually say them
 FORBIDDEN = [
-    _line("这个我不知道，你自己去查吧。", "forbidden_phrase", courteous=False),
-    _line("这不归我们管，你找别的部门。", "forbidden_phrase", courteous=False),
+    _line("这个我不知道，你自己去查吧。", "forbidden_phrase"),
+    _line("这不归我们管，你找别的部门。", "forbidden_phrase"),
     _line("这是公司规定，我也没有办法。", "forbidden_phrase"),
-    _line("你听不懂吗？我都说了三遍了。", "forbidden_phrase", courteous=False),
-    _line("急什么，前面还有人排队呢。", "forbidden_phrase", courteous=False),
-    _line("爱办不办，就这个价。", "forbidden_phrase", courteous=False),
-    _line("我也没办法啊，系统就这样。", "forbidden_phrase", courteous=False),
-    _line("这不是我的问题，跟我没关系。", "forbidden_phrase", courteous=False),
-    _line("你问我我问谁啊。", "forbidden_phrase", courteous=False),
+    _line("你听不懂吗？我都说了三遍了。", "forbidden_phrase"),
+    _line("急什么，前面还有人排队呢。", "forbidden_phrase"),
+    _line("爱办不办，就这个价。", "forbidden_phrase"),
+    _line("我也没办法啊，系统就这样。", "forbidden_phrase"),
+    _line("这不是我的问题，跟我没关系。", "forbidden_phrase"),
+    _line("你问我我问谁啊。", "forbidden_phrase"),
 ]
 # Agent lines close to forbidden ones that are fine
 AGENT_NEAR_MISSES = [
@@ -125,11 +125,11 @@ AGENT_NEAR_MISSES = [
     _line("您生病了的话，可以让家人代办。"),
 ]
 ABUSE = [
-    _line("你有病吧，一直打电话。", "fatal_abuse", courteous=False),
-    _line("你是不是脑子有问题？", "fatal_abuse", courteous=False),
-    _line("神经病，别再打了。", "fatal_abuse", courteous=False),
-    _line("闭嘴，听我说完。", "fatal_abuse", courteous=False),
-    _line("你算什么东西，跟我这么说话。", "fatal_abuse", courteous=False),
+    _line("你有病吧，一直打电话。", "fatal_abuse"),
+    _line("你是不是脑子有问题？", "fatal_abuse"),
+    _line("神经病，别再打了。", "fatal_abuse"),
+    _line("闭嘴，听我说完。", "fatal_abuse"),
+    _line("你算什么东西，跟我这么说话。", "fatal_abuse"),
 ]
 COMPLAINTS = [
     _line("你们这样处理，我要投诉你们！", "complaint_risk"),
@@ -152,13 +152,13 @@ CLOSINGS = [
     (_line("感谢您的来电，祝您生活愉快，再见。"), True),
     (_line("好的，那就这样，再见。"), True),
     (_line("感谢您的耐心，祝您愉快。"), True),
-    (_line("行了，挂了。", courteous=False), False),
-    (_line("那就这样吧。", courteous=False), False),
-    (_line("嗯，好，拜拜。", courteous=False), False),
+    (_line("行了，挂了。"), False),
+    (_line("那就这样吧。"), False),
+    (_line("嗯，好，拜拜。"), False),
 ]
 CUSTOMER_BYES = [_line("没有了，谢谢。"), _line("好的，再见。"), _line("好，拜拜。")]
 CUT_OFF = [_line("等一下，我还有一个问题就是那个"), _line("那我下个月还会不会有这个问题呢我想")]
-RUDE_AGENT_FILLERS = [_line("查不了。", courteous=False), _line("系统显示没问题。", courteous=False), _line("明天再打。", courteous=False)]
+RUDE_AGENT_FILLERS = [_line("查不了。"), _line("系统显示没问题。"), _line("明天再打。")]
 
 HOMOPHONES = {"工号": "公号", "客服": "克服", "账单": "张丹", "核实": "何时", "可以": "可疑", "稍等": "烧等",
               "套餐": "桃餐", "投诉": "投宿", "身份证": "深份证", "规定": "贵定", "领导": "领到", "余额": "鱼额",

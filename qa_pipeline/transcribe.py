@@ -97,13 +97,14 @@ def _guard(segment: AsrSegment, options: ASRSettings) -> tuple[AsrSegment | None
     echo = find_hotword_echo("".join(pieces), options.hotwords)
     if echo is None:
         return segment, None
-    kept, position = [], 0
+    kept, kept_chars, position = [], 0, 0
     for word, piece in zip(segment.words, pieces):
         inside = echo[0] <= position and position + len(piece) <= echo[1] and piece
         if not inside:
             kept.append(word)
+            kept_chars += len(piece)
         position += len(piece)
-    if not any(normalize_for_matching(word.text) for word in kept):
+    if not kept_chars:
         return None, "recites the hotwords"
     text = "".join(word.text for word in kept)
     return replace(segment, text=text, words=tuple(kept), end_s=kept[-1].end_s), "recites the hotwords"

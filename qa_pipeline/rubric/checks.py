@@ -44,8 +44,7 @@ CheckResult = list[Hit] | NotApplicable
 
 def check_phrase_present(rule: PhrasePresentRule, view: CallView) -> CheckResult:
     if rule.trigger_phrases:
-        trigger_role = None if rule.trigger_role == "any" else Role(rule.trigger_role)
-        if not view.find(rule.trigger_phrases, trigger_role, by_sound=rule.by_sound):
+        if not view.find(rule.trigger_phrases, rule.trigger_applies_to, by_sound=rule.by_sound):
             return []
     matches = view.find(rule.phrases, rule.applies_to, by_sound=rule.by_sound)
     return _require(rule, view, matches)
@@ -124,9 +123,7 @@ def check_interruption(rule: InterruptionRule, view: CallView) -> CheckResult:
     other = Role.CUSTOMER if rule.applies_to is Role.AGENT else Role.AGENT
     other_speech = view.speech_intervals(other)
     hits = []
-    for index, turn in view.turns_for(rule.applies_to):
-        if turn.role is not rule.applies_to:
-            continue
+    for index, turn in view.turns_said_by(rule.applies_to):
         start_s = turn.words[0].start_s if turn.words else turn.start_s
         for speech_start, speech_end in other_speech:
             if speech_start < start_s < speech_end:
@@ -175,15 +172,14 @@ def check_talk_ratio(rule: TalkRatioRule, view: CallView) -> CheckResult:
 def check_hang_up(rule: HangUpRule, view: CallView) -> CheckResult:
     if not view.has_roles:
         return NotApplicable("needs agent and customer told apart")
-    customer_turns = [turn for turn in view.turns_of(Role.CUSTOMER) if turn.role is Role.CUSTOMER]
+    customer_turns = view.turns_said_by(Role.CUSTOMER)
     if not customer_turns:
         return []
-    last = max(customer_turns, key=lambda turn: turn.end_s)
+    index, last = max(customer_turns, key=lambda item: item[1].end_s)
     if view.transcript.duration_s - last.end_s > rule.end_margin_s or last.end_s < view.speech_end_s:
         return []
     if rule.unless_phrases and _said_between(view, rule.unless_phrases, Role.CUSTOMER, last.start_s, last.end_s + 0.1):
         return []
-    index = view.transcript.turns.index(last)
     return [
         Hit(
             rule_id=rule.id, rule_type=rule.type, severity=rule.severity, points=0.0, start_s=last.start_s,

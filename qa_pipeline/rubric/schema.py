@@ -112,6 +112,11 @@ class PhrasePresentRule(_MatchingRule, _Window):
     trigger_phrases: OptionalPhrases = ()
     trigger_role: Literal["agent", "customer", "any"] = "any"
 
+    @property
+    def trigger_applies_to(self) -> Role | None:
+        """The role whose turns the triggers are looked for in; None for every turn."""
+        return _ROLES[self.trigger_role]
+
 
 class PhraseAbsentRule(_MatchingRule):
     """None of ``phrases`` may be said by ``role``; each occurrence is a hit."""

@@ -85,6 +85,10 @@ class CallView:
         """Turns a rule for ``role`` reads (that role's, and those of unknown role)."""
         return [item.turn for item in self._turns_read_by(role)]
 
+    def turns_said_by(self, role: Role) -> list[tuple[int, Turn]]:
+        """(index, turn) of the turns known to be ``role``'s: unknown-role turns excluded."""
+        return [(item.index, item.turn) for item in self._turns if item.turn.role is role]
+
     @cached_property
     def has_roles(self) -> bool:
         """Whether agent and customer are told apart (stereo, or diarized mono)."""

@@ -4,6 +4,8 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
 PYTHON ?= python3
+# The flows and tests start temporary Prefect servers; this machine has no network for telemetry.
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION := 2.13.0
@@ -30,9 +32,11 @@ demo: setup
 	$(VENV)/bin/zhijian models list
 	$(VENV)/bin/zhijian inspect samples/calls --json out/demo
 	@echo "Scorecards written to out/demo/"
+	$(VENV)/bin/zhijian batch samples/calls --db sqlite:///out/zhijian.db
+	@echo "Results stored in out/zhijian.db (a second run skips the calls already stored)"
 
 test: setup
-	PREFECT_SERVER_ANALYTICS_ENABLED=false $(PY) -m pytest
+	PREFECT_LOGGING_LEVEL=WARNING $(PY) -m pytest
 
 # Re-synthesize the sample calls (needs sox and a separate TTS venv; see samples/make_samples.py).
 samples:

@@ -1,7 +1,9 @@
 """The ``zhijian`` command line.
 
     zhijian inspect FILE_OR_FOLDER... [--rubric PATH] [--agent-channel 0|1|auto] [--json OUT_DIR]
+    zhijian batch FILE_OR_FOLDER... [--db URL] [--workers N] [--rubric PATH] [--manifest CSV]
     zhijian rescore --rubric FILE --json-in DIR (--json-out DIR | --in-place)
+    zhijian rescore --rubric FILE --db URL [--since YYYY-MM-DD]
     zhijian eval asr AUDIO_DIR [--refs DIR] [--model NAME_OR_PATH]
     zhijian models list | check
     zhijian rubric check FILE
@@ -10,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -17,18 +20,29 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
+from tqdm import tqdm
 
 from qa_pipeline.asr import get_transcriber
 from qa_pipeline.audio import read_recording
+from qa_pipeline.batch import CallResult, rescore_stored, run_batch
 from qa_pipeline.errors import PermanentError, QAPipelineError
 from qa_pipeline.evaluation import CerCounts, call_cer, find_reference
 from qa_pipeline.pipeline import Outcome, discover_calls, inspect_calls
 from qa_pipeline.registry import ModelRegistry
 from qa_pipeline.rubric import load_rubric, rescore
-from qa_pipeline.settings import ASRSettings, MetadataSettings, Settings, load_settings
+from qa_pipeline.settings import (
+    ASRSettings,
+    BatchSettings,
+    MetadataSettings,
+    Settings,
+    StoreSettings,
+    load_settings,
+)
+from qa_pipeline.store import ResultStore
 from qa_pipeline.transcribe import transcribe_recording
 from qa_pipeline.types import Role, Scorecard, Severity
 
@@ -68,6 +82,19 @@ def _build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--show-turns", action="store_true", help="print the transcript of each call")
     inspect.set_defaults(handler=_inspect)
 
+    batch = commands.add_parser("batch", help="inspect many calls into the results database (skips what is done)")
+    batch.add_argument("paths", nargs="*", type=Path, metavar="FILE", help="audio files or folders")
+    batch.add_argument("--db", metavar="URL", help="database URL (default: settings store.url, sqlite:///out/zhijian.db)")
+    batch.add_argument("--workers", type=int, help="calls inspected at once, one process each (default 1)")
+    batch.add_argument("--rubric", type=Path, help="rubric YAML (default: rubrics/default.yaml)")
+    batch.add_argument("--agent-channel", choices=["0", "1", "auto"], help="stereo channel of the agent")
+    batch.add_argument("--model", help="ASR model: a registry name or a CTranslate2 folder")
+    batch.add_argument("--manifest", type=Path, help="CSV with a path column and call metadata")
+    batch.add_argument("--retry-failed", action="store_true", help="try calls that failed permanently again")
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in cron logs)")
+    batch.add_argument("--summary-json", type=Path, metavar="FILE", help="write the per-call results here")
+    batch.set_defaults(handler=_batch)
+
     models = commands.add_parser("models", help="the model registry").add_subparsers(required=True, metavar="ACTION")
     models_list = models.add_parser("list", help="models, where they come from, and which is active")
     models_list.set_defaults(handler=_models_list)
@@ -75,12 +102,15 @@ def _build_parser() -> argparse.ArgumentParser:
     models_check.add_argument("--load", action="store_true", help="also load it once")
     models_check.set_defaults(handler=_models_check)
 
-    rescore = commands.add_parser("rescore", help="score stored scorecards again with a (new) rubric; no audio, no ASR")
+    rescore = commands.add_parser("rescore", help="score stored calls again with a (new) rubric; no audio, no ASR")
     rescore.add_argument("--rubric", type=Path, required=True, help="the rubric YAML to apply")
-    rescore.add_argument("--json-in", type=Path, required=True, metavar="DIR", help="folder of scorecard JSON files")
-    target = rescore.add_mutually_exclusive_group(required=True)
-    target.add_argument("--json-out", type=Path, metavar="DIR", help="write the new scorecards here")
-    target.add_argument("--in-place", action="store_true", help="replace the scorecards in --json-in")
+    stored = rescore.add_mutually_exclusive_group(required=True)
+    stored.add_argument("--db", metavar="URL", help="re-score the current transcripts in this results database")
+    stored.add_argument("--json-in", type=Path, metavar="DIR", help="folder of scorecard JSON files")
+    rescore.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="with --db: calls from this date on")
+    target = rescore.add_mutually_exclusive_group()
+    target.add_argument("--json-out", type=Path, metavar="DIR", help="with --json-in: write the new scorecards here")
+    target.add_argument("--in-place", action="store_true", help="with --json-in: replace the scorecards there")
     rescore.set_defaults(handler=_rescore)
 
     evaluate = commands.add_parser("eval", help="measure accuracy on your own labelled calls").add_subparsers(
@@ -111,6 +141,13 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["asr"] = ASRSettings(**{**base.asr.model_dump(), "model": args.model})
     if getattr(args, "manifest", None):
         overrides["metadata"] = MetadataSettings(**{**base.metadata.model_dump(), "manifest": args.manifest})
+    if getattr(args, "db", None):
+        overrides["store"] = StoreSettings(url=args.db)
+    if getattr(args, "workers", None) or getattr(args, "retry_failed", False):
+        batch = base.batch.model_dump()
+        batch.update({"workers": args.workers or base.batch.workers,
+                      "retry_failed": args.retry_failed or base.batch.retry_failed})
+        overrides["batch"] = BatchSettings(**batch)
     return load_settings(args.config, **overrides) if overrides else base
 
 
@@ -186,8 +223,61 @@ def _summary(outcomes: list[Outcome]) -> str:
     )
 
 
+def _batch(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    sources = discover_calls(args.paths, settings=settings)
+    if not sources:
+        print("没有找到录音 no recordings found (give files, folders or --manifest)", file=sys.stderr)
+        return 2
+    print(f"{len(sources)} calls -> {ResultStore(settings.store.url, migrate=False)!r}, "
+          f"{settings.batch.workers} worker(s)", file=sys.stderr)
+    bar = tqdm(total=len(sources), unit="call", disable=args.no_progress, dynamic_ncols=True, file=sys.stderr)
+    counts = dict.fromkeys(("inspected", "rescored", "skipped", "failed"), 0)
+    audio_s = 0.0
+
+    def progress(result: CallResult) -> None:
+        nonlocal audio_s
+        counts[result.status] += 1
+        audio_s += result.audio_duration_s
+        if result.status == "failed":
+            bar.write(f"✗ {result.call_id}: {result.reason}")
+        bar.set_postfix(done=counts["inspected"] + counts["rescored"], skipped=counts["skipped"],
+                        failed=counts["failed"], audio_h=f"{audio_s / 3600:.2f}", refresh=False)
+        bar.update()
+
+    try:
+        summary = run_batch(sources, settings, progress=progress, source_label=" ".join(map(str, args.paths)))
+    finally:
+        bar.close()
+    print(summary.format())
+    if summary.wall_s > 0 and summary.audio_s > 0:
+        print(f"吞吐 throughput: {summary.audio_s / summary.wall_s:.1f} audio hours per wall hour")
+    if args.summary_json:
+        rows = [dataclasses.asdict(result) for result in summary.results]
+        write_json_atomic(args.summary_json, json.dumps({"counts": summary.counts, "wall_s": summary.wall_s,
+                                                         "calls": rows}, ensure_ascii=False, indent=2))
+    return 0 if not summary.failures else 1
+
+
+def _date(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-20") from exc
+
+
 def _rescore(args: argparse.Namespace) -> int:
     rubric = load_rubric(args.rubric)
+    if args.db:
+        store = ResultStore(args.db)
+        with tqdm(unit="call", desc="rescore", file=sys.stderr, dynamic_ncols=True) as bar:
+            result = rescore_stored(store, rubric, since=args.since, progress=bar.update)
+        print(f"重新评分 rescored {result.rescored} stored calls with {rubric.id} v{rubric.version} in "
+              f"{result.wall_s:.1f} s; {result.passed} pass")
+        return 0
+    if not (args.json_out or args.in_place):
+        print("错误 error: with --json-in, give --json-out DIR or --in-place", file=sys.stderr)
+        return 2
     if not args.json_in.is_dir():
         print(f"错误 error: {args.json_in}: not a folder", file=sys.stderr)
         return 2

@@ -69,3 +69,7 @@ class NoSpeechError(AudioError):
 
 class ModelLoadError(TransientError):
     """A model exists but could not be loaded (memory, device)."""
+
+
+class StoreError(TransientError):
+    """The results database could not be reached or written (locked, connection lost)."""

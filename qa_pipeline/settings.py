@@ -79,6 +79,23 @@ class MetadataSettings(BaseModel):
     manifest: Path | None = None  # CSV with a `path` column; overrides the file name
 
 
+class StoreSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # SQLAlchemy URL of the results database: a SQLite file (no server) or PostgreSQL, e.g.
+    # postgresql+psycopg://zhijian:secret@db-host/zhijian. Relative SQLite paths are from the cwd.
+    url: str = "sqlite:///out/zhijian.db"
+
+
+class BatchSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    workers: int = Field(default=1, ge=1)  # calls inspected at once, one process (and model) each
+    max_attempts: int = Field(default=3, ge=1)  # per call, for transient errors only
+    retry_delay_s: float = Field(default=2.0, ge=0)  # doubled after each failed attempt
+    retry_failed: bool = False  # also retry calls that failed permanently with the same audio
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ZHIJIAN_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -87,6 +104,8 @@ class Settings(BaseSettings):
     asr: ASRSettings = ASRSettings()
     audio: AudioSettings = AudioSettings()
     metadata: MetadataSettings = MetadataSettings()
+    store: StoreSettings = StoreSettings()
+    batch: BatchSettings = BatchSettings()
     # Which stereo channel is the agent: 0 (left), 1 (right) or "auto" (from what is said).
     agent_channel: Literal["auto"] | int = "auto"
     rubric: Path = PROJECT_ROOT / "rubrics" / "default.yaml"
@@ -112,8 +131,14 @@ class Settings(BaseSettings):
         return self.model_cache_dir or self.models_dir / "cache"
 
     def fingerprint(self) -> str:
-        """A short hash of the settings that change results (for provenance and caching)."""
-        payload = self.model_dump_json(include={"asr", "audio", "agent_channel"})
+        """A hash of the settings that change a transcript: ASR options and the agent channel.
+
+        The results store keeps one transcript per recording and fingerprint; how many threads or
+        workers decoded it does not count.
+        """
+        payload = self.model_dump_json(
+            include={"asr": set(ASRSettings.model_fields) - {"cpu_threads", "num_workers"}, "agent_channel": True}
+        )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: a fake ASR adapter with canned segments, test audio, sample-call scripts."""
+"""Shared fixtures: test audio, settings, sample-call scripts (fake ASR adapters live in fakes.py)."""
 
 from __future__ import annotations
 
@@ -12,42 +12,12 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 
 from audio_factory import tone, write_audio  # noqa: E402
+from fakes import FakeTranscriber, segment  # noqa: E402,F401  (re-exported for the tests)
 
-from qa_pipeline.asr import AsrSegment  # noqa: E402
 from qa_pipeline.settings import Settings  # noqa: E402
-from qa_pipeline.types import AsrProvenance, Word  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLES_DIR = PROJECT_ROOT / "samples"
-
-
-def segment(start_s: float, text: str, seconds_per_char: float = 0.25) -> AsrSegment:
-    """A segment whose words are single characters, evenly spread from ``start_s``."""
-    words = tuple(
-        Word(start_s=start_s + i * seconds_per_char, end_s=start_s + (i + 1) * seconds_per_char, text=char)
-        for i, char in enumerate(text)
-    )
-    return AsrSegment(start_s=start_s, end_s=words[-1].end_s if words else start_s, text=text, words=words)
-
-
-class FakeTranscriber:
-    """Returns canned segments for channels 0, 1, 0, 1… in call order (the order transcription asks)."""
-
-    def __init__(self, segments_by_channel: dict[int, list[AsrSegment]]) -> None:
-        self.segments_by_channel = segments_by_channel
-        self.calls = 0
-
-    @property
-    def provenance(self) -> AsrProvenance:
-        return AsrProvenance(engine="fake", model="canned")
-
-    def transcribe(self, samples: np.ndarray) -> list[AsrSegment]:
-        channel = self.calls % max(len(self.segments_by_channel), 1)
-        self.calls += 1
-        return list(self.segments_by_channel.get(channel, []))
-
-    def transcribe_channels(self, channels: list[np.ndarray]) -> list[list[AsrSegment]]:
-        return [self.transcribe(samples) for samples in channels]
 
 
 @pytest.fixture

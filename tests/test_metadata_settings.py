@@ -109,3 +109,10 @@ def test_missing_config_file_is_named(tmp_path):
 def test_fingerprint_changes_with_results_relevant_settings():
     assert Settings().fingerprint() == Settings().fingerprint()
     assert Settings().fingerprint() != Settings(agent_channel=1).fingerprint()
+
+
+def test_fingerprint_ignores_how_many_threads_decoded():
+    from qa_pipeline.settings import ASRSettings
+
+    assert Settings().fingerprint() == Settings(asr=ASRSettings(cpu_threads=1, num_workers=4)).fingerprint()
+    assert Settings().fingerprint() != Settings(asr=ASRSettings(beam_size=1)).fingerprint()

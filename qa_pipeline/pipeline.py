@@ -1,6 +1,7 @@
 """The whole inspection of one call, and of many: the functions that flows and the CLI call.
 
-``inspect_call``: audio file → ``Recording`` → ``Transcript`` (turns) → roles → ``Scorecard``.
+``inspect_call``: audio file → ``Recording`` → (mono: diarization) → ``Transcript`` (turns, stereo echo
+removed) → roles → ``Scorecard``.
 ``inspect_calls``: the same over many calls; a broken recording becomes a failed ``Outcome``
 naming the file and the problem, and the rest go on.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from qa_pipeline.asr import Transcriber
 from qa_pipeline.audio import read_recording
+from qa_pipeline.diarization import get_diarizer, remove_echo
 from qa_pipeline.errors import QAPipelineError, TransientError
 from qa_pipeline.metadata import CallSource, merge_metadata, metadata_from_filename, read_manifest
 from qa_pipeline.roles import assign_roles
@@ -59,7 +61,7 @@ def inspect_call(
         settings: audio limits, ASR options (turn splitting, guards) and the agent-channel setting.
         rubric: the QA standard to score against.
         transcriber: a loaded ASR adapter (load it once per process: ``asr.get_transcriber``).
-        timings_s: if given, filled with seconds spent per stage (decode, asr, score).
+        timings_s: if given, filled with seconds spent per stage (decode, diarize, asr, score).
 
     Raises:
         QAPipelineError: e.g. ``AudioError`` naming the file and the problem.
@@ -70,12 +72,17 @@ def inspect_call(
         source.path, settings=settings.audio, call_id=source.call_id, metadata=source.metadata
     )
     decoded = time.perf_counter()
-    transcript = transcribe_recording(recording, audio, transcriber, settings.asr)
+    diarizer = get_diarizer(settings) if audio.num_channels == 1 else None
+    diarization = diarizer.diarize(audio.channel(0)) if diarizer is not None else None
+    diarized = time.perf_counter()
+    transcript = transcribe_recording(recording, audio, transcriber, settings.asr, diarization=diarization)
+    transcript = remove_echo(transcript, audio, settings.diarization)
     transcribed = time.perf_counter()
     transcript = assign_roles(transcript, agent_channel=settings.agent_channel, metadata=recording.metadata)
     scorecard = score_transcript(transcript, rubric, audio=str(recording.path), metadata=recording.metadata)
     timings.update(
-        decode=decoded - started, asr=transcribed - decoded, score=time.perf_counter() - transcribed
+        decode=decoded - started, diarize=diarized - decoded, asr=transcribed - diarized,
+        score=time.perf_counter() - transcribed,
     )
     return scorecard
 

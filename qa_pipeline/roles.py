@@ -1,10 +1,12 @@
-"""Role detection: which channel is the agent (坐席) and which the customer (客户).
+"""Role detection: which channel (stereo) or diarized speaker (mono) is the agent (坐席), and
+which the customer (客户).
 
-The agent channel comes, in order of precedence, from the call's metadata (manifest), from the
-configuration (``agent_channel: 0|1``), or, with ``auto``, from what each channel says: agents
-greet with their company and 工号, offer help, verify identity and close with set phrases;
+On stereo, the agent channel comes, in order of precedence, from the call's metadata (manifest),
+from the configuration (``agent_channel: 0|1``), or, with ``auto``, from what each channel says:
+agents greet with their company and 工号, offer help, verify identity and close with set phrases;
 customers ask, complain and give their details. On inbound calls the agent usually speaks first,
-which breaks ties.
+which breaks ties. Mono recordings cut into speakers by diarization get the same treatment per
+speaker; with three or more speakers (a transfer), every speaker who talks like an agent is one.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ CUSTOMER_CUES: dict[str, float] = {
     "为什么": 0.5, "我要": 0.5, "喂": 0.5, "找你们领导": 2.0, "我是": 0.5,
 }
 _FIRST_SPEAKER_BONUS = 1.0
+_SECOND_AGENT_MARGIN = 3.0  # agent cues over customer cues for a further speaker to count as an agent
 LOW_ROLE_CONFIDENCE = 0.6  # below this, the guess is flagged for a human
 
 
@@ -48,10 +51,7 @@ def assign_roles(
     metadata = metadata or CallMetadata()
     warnings = list(transcript.warnings)
     if transcript.num_channels < 2:
-        warnings.append("mono recording: agent and customer are not told apart; rules check every turn")
-        return transcript.model_copy(
-            update={"roles": RoleAssignment(agent_channel=None, source="none"), "warnings": tuple(warnings)}
-        )
+        return _assign_speaker_roles(transcript, metadata, warnings)
     if metadata.agent_channel is not None:
         assignment = RoleAssignment(agent_channel=metadata.agent_channel, source="metadata", confidence=1.0)
     elif agent_channel != "auto":
@@ -81,21 +81,62 @@ def detect_agent_channel(transcript: Transcript, *, direction: Direction | None 
     The confidence is the (smoothed) share of the evidence that points to the chosen channel:
     0.5 is a coin toss; it nears 1.0 as more cues agree.
     """
-    evidence = [0.0, 0.0]  # evidence that channel c is the agent
-    for turn in transcript.turns:
-        if turn.channel > 1:
-            continue
+    turns = [turn for turn in transcript.turns if turn.channel <= 1]
+    agent, confidence, _ = _detect_agent(turns, [0, 1], lambda turn: turn.channel, direction)
+    return RoleAssignment(agent_channel=agent, source="auto", confidence=confidence)
+
+
+def detect_agent_speakers(transcript: Transcript, *, direction: Direction | None = None) -> RoleAssignment:
+    """Guess which diarized speakers of a mono transcript are agents (see ``detect_agent_channel``)."""
+    speakers = list(dict.fromkeys(turn.speaker for turn in transcript.turns))
+    agent, confidence, scores = _detect_agent(list(transcript.turns), speakers, lambda turn: turn.speaker,
+                                              direction)
+    # A second agent (a transfer, a supervisor joining) talks like one: more agent than customer cues.
+    agents = [agent] + [s for s in speakers if s != agent and scores[s][0] >= scores[s][1] + _SECOND_AGENT_MARGIN]
+    return RoleAssignment(agent_channel=None, source="auto", confidence=confidence, agent_speakers=tuple(agents))
+
+
+def _detect_agent(turns: list, parties: list, party_of, direction: Direction | None):  # type: ignore[no-untyped-def]
+    """The most agent-like party, the confidence, and each party's (agent, customer) cue scores."""
+    scores = {party: [0.0, 0.0] for party in parties}
+    for turn in turns:
         text = normalize_for_matching(turn.text)
-        agent_score = sum(weight * text.count(cue) for cue, weight in _NORMALIZED_AGENT_CUES.items())
-        customer_score = sum(weight * text.count(cue) for cue, weight in _NORMALIZED_CUSTOMER_CUES.items())
-        evidence[turn.channel] += agent_score
-        evidence[1 - turn.channel] += customer_score
-    if transcript.turns and direction != Direction.OUTBOUND:
-        evidence[transcript.turns[0].channel] += _FIRST_SPEAKER_BONUS
-    agent = 0 if evidence[0] >= evidence[1] else 1
-    # Add-one smoothing: a little evidence gives a modest confidence, none gives 0.5.
-    confidence = (evidence[agent] + 1.0) / (evidence[0] + evidence[1] + 2.0)
-    return RoleAssignment(agent_channel=agent, source="auto", confidence=round(confidence, 3))
+        scores[party_of(turn)][0] += sum(weight * text.count(cue) for cue, weight in _NORMALIZED_AGENT_CUES.items())
+        scores[party_of(turn)][1] += sum(
+            weight * text.count(cue) for cue, weight in _NORMALIZED_CUSTOMER_CUES.items())
+    # Evidence that a party is the agent: its agent cues, and the customer cues of the others.
+    others = max(len(parties) - 1, 1)
+    evidence = {party: scores[party][0] + sum(scores[o][1] for o in parties if o != party) / others
+                for party in parties}
+    if turns and direction != Direction.OUTBOUND:
+        evidence[party_of(turns[0])] += _FIRST_SPEAKER_BONUS
+    agent = max(parties, key=lambda party: (evidence[party], -parties.index(party)))
+    # Add-one smoothing: a little evidence gives a modest confidence, none gives 1/parties.
+    total = sum(evidence.values())
+    confidence = (evidence[agent] + 1.0) / (total + len(parties)) if parties else 0.0
+    return agent, round(confidence, 3), {party: tuple(score) for party, score in scores.items()}
+
+
+def _assign_speaker_roles(transcript: Transcript, metadata: CallMetadata, warnings: list[str]) -> Transcript:
+    speakers = {turn.speaker for turn in transcript.turns}
+    if len(speakers) < 2:
+        if transcript.turns:
+            warnings.append("mono recording with one voice found: agent and customer are not told apart; "
+                            "rules check every turn")
+        return transcript.model_copy(
+            update={"roles": RoleAssignment(agent_channel=None, source="none"), "warnings": tuple(warnings)})
+    assignment = detect_agent_speakers(transcript, direction=metadata.direction)
+    if assignment.confidence is not None and assignment.confidence < LOW_ROLE_CONFIDENCE:
+        warnings.append(f"agent guessed as {'/'.join(assignment.agent_speakers)} with low confidence "
+                        f"({assignment.confidence:.2f}) on a mono recording")
+    turns = tuple(
+        turn.model_copy(update={
+            "role": Role.AGENT if turn.speaker in assignment.agent_speakers else Role.CUSTOMER,
+            "role_confidence": assignment.confidence,
+        })
+        for turn in transcript.turns
+    )
+    return transcript.model_copy(update={"turns": turns, "roles": assignment, "warnings": tuple(warnings)})
 
 
 _NORMALIZED_AGENT_CUES = {normalize_for_matching(cue): weight for cue, weight in AGENT_CUES.items()}

@@ -79,6 +79,32 @@ class MetadataSettings(BaseModel):
     manifest: Path | None = None  # CSV with a `path` column; overrides the file name
 
 
+class DiarizationSettings(BaseModel):
+    """Who spoke when on mono recordings (stereo calls have one party per channel)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # "embedding": Silero VAD + resemblyzer speaker embeddings + clustering (offline, on PyPI);
+    # "pyannote": a local pyannote.audio pipeline (pyannote_pipeline); "none": mono stays one speaker.
+    method: Literal["embedding", "pyannote", "none"] = "embedding"
+    pyannote_pipeline: Path | None = None  # a local pipeline folder/config.yaml or checkpoint
+    min_speakers: int = Field(default=1, ge=1)
+    max_speakers: int = Field(default=4, ge=1)  # transfers and three-way calls happen
+    # Windows of speech (seconds) embedded every hop_s; a speaker change is placed to within hop_s.
+    window_s: float = Field(default=1.5, gt=0.3, le=1.6)
+    hop_s: float = Field(default=0.25, gt=0)
+    # A further voice is accepted only if every voice has min_speaker_s of speech and every two
+    # voices' centroids are split_distance apart (cosine). Chosen on benchmarks/data/asr_eval
+    # (one voice split in two: almost always closer, or a sliver of speech).
+    split_distance: float = Field(default=0.075, gt=0, lt=2)
+    extra_voice_distance: float = Field(default=0.13, gt=0, lt=2)  # for the 3rd and 4th voice
+    min_speaker_s: float = Field(default=3.0, ge=0)
+    # Stereo: a turn is echo of the other channel when that channel is this much louder over the
+    # turn and their signals correlate (line echo, crosstalk).
+    echo_level_db: float = Field(default=12.0, ge=0)
+    echo_min_correlation: float = Field(default=0.5, ge=0, le=1)
+
+
 class StoreSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -90,7 +116,10 @@ class StoreSettings(BaseModel):
 class BatchSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    workers: int = Field(default=1, ge=1)  # calls inspected at once, one process (and model) each
+    # Calls inspected at once, one process (and model) each, the cores shared among them. Two beat
+    # one on a 2-core machine (benchmarks/bench_batch.py): decoding and scoring of one call overlap
+    # the ASR of the other.
+    workers: int = Field(default=2, ge=1)
     max_attempts: int = Field(default=3, ge=1)  # per call, for transient errors only
     retry_delay_s: float = Field(default=2.0, ge=0)  # doubled after each failed attempt
     retry_failed: bool = False  # also retry calls that failed permanently with the same audio
@@ -104,6 +133,7 @@ class Settings(BaseSettings):
     asr: ASRSettings = ASRSettings()
     audio: AudioSettings = AudioSettings()
     metadata: MetadataSettings = MetadataSettings()
+    diarization: DiarizationSettings = DiarizationSettings()
     store: StoreSettings = StoreSettings()
     batch: BatchSettings = BatchSettings()
     # Which stereo channel is the agent: 0 (left), 1 (right) or "auto" (from what is said).
@@ -131,13 +161,14 @@ class Settings(BaseSettings):
         return self.model_cache_dir or self.models_dir / "cache"
 
     def fingerprint(self) -> str:
-        """A hash of the settings that change a transcript: ASR options and the agent channel.
+        """A hash of the settings that change a transcript: ASR, diarization and the agent channel.
 
         The results store keeps one transcript per recording and fingerprint; how many threads or
         workers decoded it does not count.
         """
         payload = self.model_dump_json(
-            include={"asr": set(ASRSettings.model_fields) - {"cpu_threads", "num_workers"}, "agent_channel": True}
+            include={"asr": set(ASRSettings.model_fields) - {"cpu_threads", "num_workers"}, "agent_channel": True,
+                     "diarization": True}
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

@@ -3,8 +3,8 @@
 Stereo call-center recordings hold one party per channel: the channels are decoded side by side
 (speech only, VAD inside the adapter) and the turns interleaved by time. Segments that look
 invented (prompt echoes, subtitle boilerplate, loops) are dropped and counted. Each turn keeps
-the verbatim text and a normalized view with spoken numbers as digits. Mono recordings give one
-channel's turns (speakers are told apart by diarization, a later stage).
+the verbatim text and a normalized view with spoken numbers as digits. Mono recordings are cut
+into turns by speaker when a diarization is given (``qa_pipeline.diarization``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from qa_pipeline.audio import DecodedAudio
 from qa_pipeline.itn import inverse_normalize
 from qa_pipeline.settings import ASRSettings
 from qa_pipeline.text import normalize_for_matching
-from qa_pipeline.types import Recording, Transcript, Turn, Word, round_s
+from qa_pipeline.types import Diarization, Recording, Transcript, Turn, Word, round_s
 
 
 def transcribe_recording(
@@ -25,6 +25,7 @@ def transcribe_recording(
     audio: DecodedAudio,
     transcriber: Transcriber,
     options: ASRSettings | None = None,
+    diarization: Diarization | None = None,
 ) -> Transcript:
     """Transcribe every channel and interleave the turns by start time.
 
@@ -36,6 +37,8 @@ def transcribe_recording(
             (a longer pause between words starts a new turn: an ASR segment can span several
             utterances of one party while the other talks), ``drop_hallucinations`` and the
             prompt and hotwords whose echoes are dropped.
+        diarization: for a mono recording, who spoke when: turns are cut where the speaker
+            changes, each word going to the speaker whose segment it falls in.
 
     Returns:
         A transcript whose turns carry channel, speaker (``ch0``/``ch1``), text, normalized text
@@ -67,6 +70,8 @@ def transcribe_recording(
                         words=tuple(_clip_word(word, duration_s) for word in words),
                     )
                 )
+    if diarization is not None and audio.num_channels == 1 and diarization.segments:
+        turns = [piece for turn in turns for piece in split_by_speaker(turn, diarization)]
     turns.sort(key=lambda turn: (turn.start_s, turn.channel))
     warnings = [] if turns else ["no speech was recognised in the recording"]
     if dropped:
@@ -81,6 +86,39 @@ def transcribe_recording(
         asr=transcriber.provenance,
         warnings=tuple(warnings),
     )
+
+
+def split_by_speaker(turn: Turn, diarization: Diarization) -> list[Turn]:
+    """Cut a mono turn where the diarized speaker changes (each word goes to the speaker whose
+    segment it overlaps most); words outside every segment stay with their neighbours."""
+    if not turn.words:
+        segment = diarization.speaker_at(turn.start_s, turn.end_s)
+        if segment is None:
+            return [turn]
+        return [turn.model_copy(update={"speaker": segment.speaker, "diarization_confidence": segment.confidence})]
+    assigned = [diarization.speaker_at(word.start_s, word.end_s) for word in turn.words]
+    known = [segment for segment in assigned if segment is not None]
+    if not known:
+        return [turn]
+    previous = known[0]
+    for i, segment in enumerate(assigned):  # fill gaps from the left (the first known from the right)
+        assigned[i] = previous = segment or previous
+    groups: list[tuple[str, list[Word], list[float]]] = []  # speaker, words, confidences
+    for word, segment in zip(turn.words, assigned):
+        if not groups or groups[-1][0] != segment.speaker:
+            groups.append((segment.speaker, [], []))
+        groups[-1][1].append(word)
+        if segment.confidence is not None:
+            groups[-1][2].append(segment.confidence)
+    pieces = []
+    for speaker, words, confidences in groups:
+        text = "".join(word.text for word in words)
+        pieces.append(turn.model_copy(update={
+            "start_s": words[0].start_s, "end_s": max(words[-1].end_s, words[0].start_s),
+            "speaker": speaker, "text": text, "normalized_text": inverse_normalize(text),
+            "words": tuple(words), "diarization_confidence": min(confidences) if confidences else None,
+        }))
+    return pieces
 
 
 def _guard(segment: AsrSegment, options: ASRSettings) -> tuple[AsrSegment | None, str | None]:

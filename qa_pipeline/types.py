@@ -109,13 +109,45 @@ class Recording(_Record):
     metadata: CallMetadata = Field(default_factory=CallMetadata)
 
 
+class SpeakerSegment(_Timed):
+    """A stretch of audio attributed to one speaker by diarization."""
+
+    speaker: str  # spk0, spk1, ... in order of first appearance
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class Diarization(_Record):
+    """Who spoke when in one channel (a mono recording)."""
+
+    segments: tuple[SpeakerSegment, ...]
+    num_speakers: int = Field(ge=0)
+    method: str  # "embedding" (Silero VAD + resemblyzer + clustering) or "pyannote"
+
+    def speaker_at(self, start_s: float, end_s: float) -> SpeakerSegment | None:
+        """The segment overlapping ``start_s..end_s`` most (or the nearest one, within 1 s)."""
+        best, best_overlap = None, 0.0
+        for segment in self.segments:
+            overlap = min(end_s, segment.end_s) - max(start_s, segment.start_s)
+            if overlap > best_overlap:
+                best, best_overlap = segment, overlap
+        if best is not None:
+            return best
+        middle_s = (start_s + end_s) / 2
+        nearest = min(self.segments, default=None,
+                      key=lambda seg: min(abs(seg.start_s - middle_s), abs(seg.end_s - middle_s)))
+        if nearest is not None and min(abs(nearest.start_s - middle_s), abs(nearest.end_s - middle_s)) <= 1.0:
+            return nearest
+        return None
+
+
 class Turn(_Timed):
     """One stretch of speech by one party."""
 
     channel: int = Field(ge=0)
-    speaker: str
+    speaker: str  # ch0/ch1 on stereo (one party per channel); spk0, spk1... from diarization on mono
     role: Role = Role.UNKNOWN
     role_confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    diarization_confidence: float | None = Field(default=None, ge=0.0, le=1.0)  # mono only
     text: str  # verbatim, as recognised (Simplified Chinese)
     normalized_text: str | None = None  # spoken numbers as digits (ITN): what reviewers and redaction read
     words: tuple[Word, ...] = ()
@@ -131,11 +163,12 @@ class AsrProvenance(_Record):
 
 
 class RoleAssignment(_Record):
-    """Which channel holds the agent, and how sure we are."""
+    """Which channel (stereo) or speakers (mono, diarized) are the agent, and how sure we are."""
 
     agent_channel: int | None
     source: str  # "config", "metadata", "auto" or "none"
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    agent_speakers: tuple[str, ...] = ()  # mono: the diarized speakers who are agents
 
 
 class Transcript(_Record):

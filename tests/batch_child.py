@@ -14,7 +14,7 @@ from qa_pipeline.pipeline import discover_calls  # noqa: E402
 from qa_pipeline.settings import BatchSettings, Settings, StoreSettings  # noqa: E402
 
 if __name__ == "__main__":
-    settings = Settings(store=StoreSettings(url=sys.argv[2]), batch=BatchSettings(retry_delay_s=0), agent_channel=0)
+    settings = Settings(store=StoreSettings(url=sys.argv[2]), batch=BatchSettings(retry_delay_s=0, workers=1), agent_channel=0)
     summary = run_batch(discover_calls([Path(sys.argv[1])], settings=settings), settings,
                         load_transcriber=load_scripted_transcriber)
     print(summary.format(), flush=True)

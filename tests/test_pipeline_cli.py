@@ -29,7 +29,7 @@ def test_inspect_call_runs_every_stage(stereo_call, settings):
     assert card.roles.agent_channel == 0 and card.roles.source == "auto"
     assert [hit.rule_id for hit in card.hits] == ["forbidden_phrase"]
     assert card.score == 90 and card.passed
-    assert set(timings) == {"decode", "asr", "score"}
+    assert set(timings) == {"decode", "diarize", "asr", "score"}
 
 
 def test_a_broken_file_fails_alone_and_the_batch_goes_on(stereo_call, tmp_path, settings):

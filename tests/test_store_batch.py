@@ -68,7 +68,7 @@ def write_calls(folder: Path, count: int, *, duration_s: float = 6.0) -> list[Pa
 
 def batch_settings(db_url: str, tmp_path: Path, **batch: object) -> Settings:
     return Settings(model_cache_dir=tmp_path / "model-cache", store=StoreSettings(url=db_url),
-                    batch=BatchSettings(**{"retry_delay_s": 0.0, **batch}), agent_channel=0)
+                    batch=BatchSettings(**{"retry_delay_s": 0.0, "workers": 1, **batch}), agent_channel=0)
 
 
 class CountingLoader:
@@ -203,7 +203,7 @@ def test_a_broken_file_fails_alone_is_stored_and_is_not_retried_until_it_changes
     assert rerun.counts["skipped"] == 3  # the two good ones and the unchanged broken one
     assert rerun.counts["failed"] == 1  # the missing file is looked for again
 
-    forced = run_batch(sources, settings.model_copy(update={"batch": BatchSettings(retry_failed=True)}),
+    forced = run_batch(sources, settings.model_copy(update={"batch": BatchSettings(retry_failed=True, workers=1)}),
                        load_transcriber=CountingLoader())
     assert forced.counts["failed"] == 2 and store.call_status(broken.stem)["attempts"] == 2
 

@@ -95,7 +95,8 @@ def transcript_of(scorecard: Scorecard) -> Transcript:
 
 def _roles_uncertain(transcript: Transcript) -> bool:
     confidence = transcript.roles.confidence
-    return transcript.num_channels > 1 and (confidence is None or confidence < LOW_ROLE_CONFIDENCE)
+    guessed = transcript.num_channels > 1 or transcript.roles.source == "auto"  # mono: diarized and guessed
+    return guessed and (confidence is None or confidence < LOW_ROLE_CONFIDENCE)
 
 
 def _assign_points(hits: list[Hit], points: float, max_points: float | None, category: str) -> list[Hit]:

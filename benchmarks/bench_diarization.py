@@ -1,0 +1,212 @@
+"""Diarization and role detection on synthesized calls: DER, role accuracy, cost against ASR.
+
+    .venv/bin/python benchmarks/bench_diarization.py --set heldout [--roles] [--limit N]
+
+Mono recordings are made from our stereo synthesized calls (one party per channel): the mix of
+the two channels. On every third call the second channel is moved 0.7 s earlier first, so its
+turns start before the other party has finished (overlapped speech). The reference of who spoke
+when comes from the clean channels themselves (frame energy, independent of the VAD under test).
+
+Sets: ``samples`` (samples/calls, 8), ``dev`` (benchmarks/data/asr_eval/calls, 48; used while
+choosing settings), ``heldout`` (benchmarks/data/batch_eval/calls, 152; see bench_batch.py for how
+to make it). All voices are one TTS voice shifted in pitch and tempo: calls whose two voices are
+less than ``--min-voice-gap`` cents apart are reported separately (to an embedding they are one
+person, as the same person would be).
+
+Figures (benchmarks/results/diarization_<set>.json):
+* DER with a 0.25 s collar (pyannote.metrics), overall and on the calls with overlap;
+* number of speakers found vs 2;
+* with ``--roles``: the share of calls whose agent is found, stereo (``--agent-channel auto``) and
+  mono (diarized speakers), and diarization time as a share of the ASR time on the same mono call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+from pyannote.core import Annotation, Segment
+from pyannote.metrics.diarization import DiarizationErrorRate
+
+from qa_pipeline.asr import get_transcriber
+from qa_pipeline.audio import DecodedAudio, read_recording
+from qa_pipeline.diarization import EmbeddingDiarizer
+from qa_pipeline.roles import assign_roles
+from qa_pipeline.settings import PROJECT_ROOT, Settings
+from qa_pipeline.transcribe import transcribe_recording
+from qa_pipeline.types import Recording
+
+warnings.filterwarnings("ignore", message=".*uem.*")
+
+SETS = {
+    "samples": (PROJECT_ROOT / "samples/calls", PROJECT_ROOT / "samples/scripts"),
+    "dev": (PROJECT_ROOT / "benchmarks/data/asr_eval/calls", PROJECT_ROOT / "benchmarks/data/asr_eval/scripts"),
+    "heldout": (PROJECT_ROOT / "benchmarks/data/batch_eval/calls", PROJECT_ROOT / "benchmarks/data/batch_eval/scripts"),
+}
+OVERLAP_SHIFT_S = 0.7
+FRAME_S = 0.01
+
+
+def energy_reference(channel: np.ndarray, label: str, sample_rate_hz: int = 16_000) -> Annotation:
+    """Speech of one clean channel: 10 ms frames 12 dB over the channel's noise floor (and within
+    40 dB of its peak), gaps under 0.25 s bridged, blips under 0.1 s dropped."""
+    hop = int(FRAME_S * sample_rate_hz)
+    frames = channel[: len(channel) // hop * hop].reshape(-1, hop)
+    level_db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    threshold = max(np.percentile(level_db, 10) + 12, level_db.max() - 40)
+    active = level_db > threshold
+    segments, start = [], None
+    for i, on in enumerate(np.append(active, False)):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            segments.append([start * FRAME_S, i * FRAME_S])
+            start = None
+    merged: list[list[float]] = []
+    for segment in segments:
+        if merged and segment[0] - merged[-1][1] < 0.25:
+            merged[-1][1] = segment[1]
+        else:
+            merged.append(segment)
+    annotation = Annotation()
+    for start_s, end_s in merged:
+        if end_s - start_s >= 0.1:
+            annotation[Segment(start_s, end_s)] = label
+    return annotation
+
+
+def mono_call(audio: DecodedAudio, overlap: bool) -> tuple[np.ndarray, Annotation]:
+    """The mixed-down call and its reference (labels ch0/ch1)."""
+    left, right = audio.channel(0).copy(), audio.channel(1).copy()
+    if overlap:
+        shift = int(OVERLAP_SHIFT_S * audio.sample_rate_hz)
+        right = np.concatenate([right[shift:], np.zeros(shift, dtype=right.dtype)])
+    reference = energy_reference(left, "ch0")
+    reference.update(energy_reference(right, "ch1"))
+    return left + right, reference
+
+
+def hypothesis_annotation(diarization) -> Annotation:  # type: ignore[no-untyped-def]
+    annotation = Annotation()
+    for segment in diarization.segments:
+        annotation[Segment(segment.start_s, segment.end_s)] = segment.speaker
+    return annotation
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=sorted(SETS), default="heldout")
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--roles", action="store_true", help="also role accuracy and cost vs ASR (runs ASR)")
+    parser.add_argument("--min-voice-gap", type=int, default=250, help="cents between the two voices")
+    args = parser.parse_args()
+    settings = Settings()
+    calls_dir, scripts_dir = SETS[args.set]
+    files = sorted(calls_dir.glob("*.wav"))[: args.limit]
+    diarizer = EmbeddingDiarizer(settings.diarization)
+    diarizer.diarize(np.zeros(16_000, dtype=np.float32))  # warm up (librosa, torch)
+    transcriber = get_transcriber(settings) if args.roles else None
+    metrics = {"all": DiarizationErrorRate(collar=0.25), "distinct": DiarizationErrorRate(collar=0.25),
+               "overlap": DiarizationErrorRate(collar=0.25), "close_voices": DiarizationErrorRate(collar=0.25)}
+    rows = []
+    for index, path in enumerate(files):
+        script = yaml.safe_load((scripts_dir / f"{path.stem}.yaml").read_text("utf-8"))
+        voices = script.get("voices", {})
+        gap = abs(voices.get("agent", {}).get("pitch_cents", 0) - voices.get("customer", {}).get("pitch_cents", 0))
+        recording, audio = read_recording(path, settings=settings.audio)
+        overlap = index % 3 == 2
+        mono, reference = mono_call(audio, overlap)
+        started = time.perf_counter()
+        diarization = diarizer.diarize(mono)
+        diarize_s = time.perf_counter() - started
+        hypothesis = hypothesis_annotation(diarization)
+        der = metrics["all"](reference, hypothesis)
+        metrics["distinct" if gap >= args.min_voice_gap else "close_voices"](reference, hypothesis)
+        if overlap:
+            metrics["overlap"](reference, hypothesis)
+        row = {"call": path.stem, "voice_gap_cents": gap, "overlap": overlap, "der": round(der, 4),
+               "speakers": diarization.num_speakers, "diarize_s": round(diarize_s, 3),
+               "duration_s": round(recording.duration_s, 1)}
+        if transcriber is not None:
+            row.update(_roles(recording, audio, mono, diarization, reference, hypothesis, script, transcriber,
+                              settings, overlap))
+        rows.append(row)
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+    summary = {"set": args.set, "calls": len(rows), "collar_s": 0.25,
+               "der": round(abs(metrics["all"]), 4),
+               "der_distinct_voices": _value(metrics["distinct"]), "der_close_voices": _value(metrics["close_voices"]),
+               "der_overlap_calls": _value(metrics["overlap"]),
+               "calls_distinct_voices": sum(r["voice_gap_cents"] >= args.min_voice_gap for r in rows),
+               "speakers_found": {str(k): sum(r["speakers"] == k for r in rows) for k in sorted({r["speakers"] for r in rows})},
+               "diarize_s_per_audio_min": round(60 * sum(r["diarize_s"] for r in rows) / sum(r["duration_s"] for r in rows), 3)}
+    if transcriber is not None:
+        distinct = [r for r in rows if r["voice_gap_cents"] >= args.min_voice_gap]
+        summary.update({
+            "role_accuracy_stereo": _share(rows, "agent_right_stereo"),
+            "role_accuracy_mono": _share(rows, "agent_right_mono"),
+            "role_accuracy_mono_distinct_voices": _share(distinct, "agent_right_mono"),
+            "diarize_share_of_asr_median": round(statistics.median(r["diarize_s"] / r["asr_mono_s"] for r in rows), 3),
+            "diarize_share_of_asr_total": round(sum(r["diarize_s"] for r in rows) / sum(r["asr_mono_s"] for r in rows), 3),
+        })
+    out = PROJECT_ROOT / f"benchmarks/results/diarization_{args.set}.json"
+    out.write_text(json.dumps({"summary": summary, "calls": rows}, ensure_ascii=False, indent=2))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _roles(recording: Recording, audio: DecodedAudio, mono: np.ndarray, diarization, reference: Annotation,  # type: ignore[no-untyped-def]
+           hypothesis: Annotation, script: dict, transcriber, settings: Settings, overlap: bool) -> dict:
+    agent_channel = script["agent_channel"]
+    stereo = transcribe_recording(recording, audio, transcriber, settings.asr)
+    stereo = assign_roles(stereo, agent_channel="auto", metadata=recording.metadata)
+    mono_audio = DecodedAudio(mono[None, :])
+    mono_recording = recording.model_copy(update={"num_channels": 1})
+    started = time.perf_counter()
+    mono_transcript = transcribe_recording(mono_recording, mono_audio, transcriber, settings.asr)
+    asr_mono_s = time.perf_counter() - started
+    mono_transcript = transcribe_recording(mono_recording, mono_audio, _Replay(mono_transcript, transcriber),
+                                           settings.asr, diarization=diarization)
+    mono_transcript = assign_roles(mono_transcript, metadata=recording.metadata)
+    mapping = DiarizationErrorRate().optimal_mapping(reference, hypothesis)  # hypothesis speaker -> ch0/ch1
+    agents = mono_transcript.roles.agent_speakers
+    agent_right_mono = bool(agents) and all(mapping.get(s) == f"ch{agent_channel}" for s in agents[:1])
+    return {"agent_right_stereo": stereo.roles.agent_channel == agent_channel,
+            "stereo_confidence": stereo.roles.confidence,
+            "agent_right_mono": agent_right_mono, "mono_confidence": mono_transcript.roles.confidence,
+            "asr_mono_s": round(asr_mono_s, 3)}
+
+
+class _Replay:
+    """Gives back the segments of a transcript already decoded (ASR runs once per mono call)."""
+
+    def __init__(self, transcript, transcriber) -> None:  # type: ignore[no-untyped-def]
+        self._segments = [[_segment(turn) for turn in transcript.turns]]
+        self.provenance = transcriber.provenance
+
+    def transcribe_channels(self, channels):  # type: ignore[no-untyped-def]
+        return self._segments
+
+
+def _segment(turn):  # type: ignore[no-untyped-def]
+    from qa_pipeline.asr import AsrSegment  # noqa: PLC0415
+
+    return AsrSegment(start_s=turn.start_s, end_s=turn.end_s, text=turn.text, words=turn.words)
+
+
+def _share(rows: list[dict], key: str) -> float | None:
+    return round(sum(r[key] for r in rows) / len(rows), 4) if rows else None
+
+
+def _value(metric: DiarizationErrorRate) -> float | None:
+    return round(abs(metric), 4) if metric.results_ else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,348 @@
+"""Diarization: who spoke when on a mono recording, and echo removal on stereo.
+
+``EmbeddingDiarizer`` (the default, offline): Silero VAD (bundled with faster-whisper) finds the
+speech; resemblyzer's speaker encoder (weights inside its PyPI wheel) embeds overlapping windows
+of it every ``hop_s``; k-means on those embeddings groups the windows into voices (1 to
+``max_speakers``, see ``cluster_embeddings``); each speech region is cut where its windows change
+voice.
+``PyannoteDiarizer`` runs a local pyannote.audio pipeline instead, with the same output.
+
+``remove_echo`` handles stereo: the other party leaking faintly into a channel (line echo,
+crosstalk) must not become a turn.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from qa_pipeline.audio import SAMPLE_RATE_HZ, DecodedAudio, seconds_to_samples
+from qa_pipeline.errors import ConfigurationError, ModelLoadError
+from qa_pipeline.settings import DiarizationSettings, Settings
+from qa_pipeline.types import Diarization, SpeakerSegment, Transcript, round_s
+
+log = logging.getLogger(__name__)
+
+MEL_HOP_S = 0.01  # resemblyzer's mel frames: 10 ms
+MIN_WINDOW_S = 0.4  # shorter speech regions are too short to embed on their own
+MAX_WINDOWS = 3000  # clustering is quadratic: long recordings get a longer hop
+
+
+class Diarizer(Protocol):
+    method: str
+
+    def diarize(self, samples: np.ndarray) -> Diarization:
+        """Speaker segments of 16 kHz mono samples."""
+        ...
+
+
+class EmbeddingDiarizer:
+    """Silero VAD → resemblyzer window embeddings → clustering → speaker segments."""
+
+    method = "embedding"
+
+    def __init__(self, settings: DiarizationSettings) -> None:
+        try:
+            from resemblyzer import VoiceEncoder  # noqa: PLC0415
+            from resemblyzer.audio import wav_to_mel_spectrogram  # noqa: PLC0415
+        except ImportError as exc:
+            raise ModelLoadError(
+                "the speaker encoder (resemblyzer) is not installed; run `make setup`, or "
+                "pip install webrtcvad-wheels && pip install --no-deps resemblyzer"
+            ) from exc
+        self.settings = settings
+        self._encoder = VoiceEncoder("cpu", verbose=False)
+        self._mel = wav_to_mel_spectrogram
+
+    def diarize(self, samples: np.ndarray) -> Diarization:
+        regions = speech_regions(samples)
+        if not regions:
+            return Diarization(segments=(), num_speakers=0, method=self.method)
+        windows, embeddings = self._embed(samples, regions)
+        labels = cluster_embeddings(embeddings, windows, self.settings)
+        return _segments_from_windows(regions, windows, labels, embeddings, self.method)
+
+    def _embed(self, samples: np.ndarray, regions: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+        """(start_s, end_s, region index) of each window, and its L2-normed embedding."""
+        import torch  # noqa: PLC0415
+
+        speech = np.concatenate([samples[seconds_to_samples(a): seconds_to_samples(b)] for a, b in regions])
+        rms = float(np.sqrt(np.mean(speech**2))) or 1e-9
+        mel = self._mel((samples * (10 ** (-30 / 20) / rms)).astype(np.float32))  # -30 dBFS speech
+        total_s = sum(b - a for a, b in regions)
+        hop_s = max(self.settings.hop_s, total_s / MAX_WINDOWS)
+        window_s = self.settings.window_s
+        windows: list[tuple[float, float, int]] = []
+        for index, (start_s, end_s) in enumerate(regions):
+            length_s = min(window_s, max(end_s - start_s, MIN_WINDOW_S))
+            position = start_s
+            while True:
+                windows.append((position, position + length_s, index))
+                if position + length_s >= end_s - 1e-6:
+                    break
+                position = min(position + hop_s, end_s - length_s)
+        by_length: dict[int, list[int]] = {}
+        frames = []
+        for i, (start_s, end_s, _) in enumerate(windows):
+            first = int(round(start_s / MEL_HOP_S))
+            count = max(int(round((end_s - start_s) / MEL_HOP_S)), 1)
+            frames.append((first, count))
+            by_length.setdefault(count, []).append(i)
+        embeddings = np.zeros((len(windows), 256), dtype=np.float32)
+        padded = np.pad(mel, ((0, int(window_s / MEL_HOP_S) + 1), (0, 0)))
+        with torch.inference_mode():
+            for count, indices in by_length.items():
+                for batch_start in range(0, len(indices), 256):
+                    batch = indices[batch_start: batch_start + 256]
+                    mels = np.stack([padded[frames[i][0]: frames[i][0] + count] for i in batch])
+                    embeddings[batch] = self._encoder(torch.from_numpy(mels)).numpy()
+        return np.array(windows, dtype=np.float64), embeddings
+
+
+class PyannoteDiarizer:
+    """A pyannote.audio pipeline from a local path (no hub): same interface, same output.
+
+    ``pipeline`` is anything pyannote's ``Pipeline`` is: called with
+    ``{"waveform": (channels, samples) tensor, "sample_rate": 16000}``, it returns a
+    ``pyannote.core.Annotation`` (or an object with ``.speaker_diarization`` holding one, as
+    pyannote.audio 4 pipelines do).
+    """
+
+    method = "pyannote"
+
+    def __init__(self, pipeline: Any, settings: DiarizationSettings) -> None:
+        self.pipeline = pipeline
+        self.settings = settings
+
+    @classmethod
+    def from_path(cls, path: Path, settings: DiarizationSettings) -> PyannoteDiarizer:
+        if not Path(path).exists():
+            raise ConfigurationError(f"{path}: pyannote pipeline not found (diarization.pyannote_pipeline)")
+        try:
+            from pyannote.audio import Pipeline  # noqa: PLC0415
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"diarization.pyannote_pipeline is set ({path}) but pyannote.audio is not installed: "
+                "pip install pyannote.audio (see README, 'pyannote'), or set diarization.method = \"embedding\""
+            ) from exc
+        try:
+            pipeline = Pipeline.from_pretrained(str(path))
+        except Exception as exc:  # pyannote raises many kinds; all mean the same to the user
+            raise ModelLoadError(f"{path}: the pyannote pipeline could not be loaded: {exc}") from exc
+        if pipeline is None:
+            raise ModelLoadError(f"{path}: not a pyannote pipeline (Pipeline.from_pretrained returned None)")
+        return cls(pipeline, settings)
+
+    def diarize(self, samples: np.ndarray) -> Diarization:
+        import torch  # noqa: PLC0415
+
+        kwargs = {"min_speakers": self.settings.min_speakers, "max_speakers": self.settings.max_speakers}
+        output = self.pipeline({"waveform": torch.from_numpy(samples[None, :].astype(np.float32)),
+                                "sample_rate": SAMPLE_RATE_HZ}, **kwargs)
+        annotation = getattr(output, "speaker_diarization", output)
+        return diarization_from_annotation(annotation, self.method)
+
+
+def diarization_from_annotation(annotation: Any, method: str) -> Diarization:
+    """A ``pyannote.core.Annotation`` as a ``Diarization``, speakers renamed spk0, spk1… by first turn."""
+    tracks = sorted(((segment.start, segment.end, str(label))
+                     for segment, _, label in annotation.itertracks(yield_label=True)))
+    names: dict[str, str] = {}
+    segments = []
+    for start_s, end_s, label in tracks:
+        name = names.setdefault(label, f"spk{len(names)}")
+        segments.append(SpeakerSegment(start_s=round_s(max(start_s, 0)), end_s=round_s(max(end_s, start_s, 0)),
+                                       speaker=name))
+    return Diarization(segments=tuple(segments), num_speakers=len(names), method=method)
+
+
+def speech_regions(samples: np.ndarray, *, min_silence_s: float = 0.3) -> list[tuple[float, float]]:
+    """Speech (start_s, end_s) by Silero VAD; pauses of ``min_silence_s`` split regions."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps  # noqa: PLC0415
+
+    options = VadOptions(min_silence_duration_ms=int(min_silence_s * 1000), speech_pad_ms=30,
+                         min_speech_duration_ms=150)
+    stamps = get_speech_timestamps(samples.astype(np.float32), options, sampling_rate=SAMPLE_RATE_HZ)
+    return [(s["start"] / SAMPLE_RATE_HZ, s["end"] / SAMPLE_RATE_HZ) for s in stamps]
+
+
+def cluster_embeddings(embeddings: np.ndarray, windows: np.ndarray, settings: DiarizationSettings) -> np.ndarray:
+    """A voice label per window.
+
+    Window embeddings are first averaged with their neighbours in the same speech region (a
+    region rarely changes voice, and one window alone is noisy). Then spherical k-means with
+    k = 2, 3, … ``max_speakers``: k voices are kept while every voice has at least
+    ``min_speaker_s`` of speech and every two voices are at least ``split_distance`` apart
+    (cosine distance of their centroids; ``extra_voice_distance`` from the third voice on);
+    otherwise the last k that passed stands (1 if none). One voice split in two gives either a
+    sliver of speech or two close centroids; a third voice must stand out more, because k-means
+    readily splits the talkative party of a two-party call.
+    """
+    from sklearn.cluster import KMeans  # noqa: PLC0415
+
+    smoothed = _smooth_within_regions(embeddings, windows[:, 2])
+    speech_s = _speech_per_window(windows)
+    labels = np.zeros(len(smoothed), dtype=int)
+    for k in range(2, min(settings.max_speakers, len(smoothed)) + 1):
+        candidate = KMeans(n_clusters=k, n_init=5, random_state=0).fit_predict(smoothed)
+        voices = sorted(set(candidate))
+        enough_speech = min(speech_s[candidate == v].sum() for v in voices) >= settings.min_speaker_s
+        centroids = np.stack([_normalize(smoothed[candidate == v].mean(axis=0)) for v in voices])
+        closest = 1 - max(float(centroids[a] @ centroids[b]) for a in range(k) for b in range(a + 1, k))
+        needed = settings.split_distance if k == 2 else settings.extra_voice_distance
+        if len(voices) < k or not enough_speech or closest < needed:
+            if k <= settings.min_speakers:  # told how many there are at least: take them
+                labels = candidate
+                continue
+            break
+        labels = candidate
+    return labels
+
+
+def _speech_per_window(windows: np.ndarray) -> np.ndarray:
+    """Seconds of speech each window stands for: its region's length shared among its windows."""
+    regions = windows[:, 2].astype(int)
+    weights = np.zeros(len(windows))
+    for region in set(regions):
+        members = regions == region
+        length_s = windows[members, 1].max() - windows[members, 0].min()
+        weights[members] = length_s / members.sum()
+    return weights
+
+
+def _smooth_within_regions(embeddings: np.ndarray, regions: np.ndarray, width: int = 1) -> np.ndarray:
+    """Each window's embedding averaged with up to ``width`` neighbours on each side, same region only."""
+    smoothed = np.empty_like(embeddings)
+    for i in range(len(embeddings)):
+        lo, hi = i, i
+        while lo > 0 and i - lo < width and regions[lo - 1] == regions[i]:
+            lo -= 1
+        while hi < len(embeddings) - 1 and hi - i < width and regions[hi + 1] == regions[i]:
+            hi += 1
+        smoothed[i] = _normalize(embeddings[lo: hi + 1].mean(axis=0))
+    return smoothed
+
+
+def _segments_from_windows(regions: list[tuple[float, float]], windows: np.ndarray, labels: np.ndarray,
+                           embeddings: np.ndarray, method: str) -> Diarization:
+    """Cut each speech region where its windows change voice; name voices by first appearance."""
+    clusters = sorted(set(labels))
+    centroids = np.stack([_normalize(embeddings[labels == c].mean(axis=0)) for c in clusters])
+    index_of = {c: i for i, c in enumerate(clusters)}
+    similarity = embeddings @ centroids.T  # (windows, clusters)
+    pieces: list[tuple[float, float, int, float]] = []  # start, end, cluster, confidence
+    for region_index, (region_start, region_end) in enumerate(regions):
+        members = np.flatnonzero(windows[:, 2] == region_index)
+        region_labels = _smooth([labels[i] for i in members])
+        centers = [(windows[i, 0] + windows[i, 1]) / 2 for i in members]
+        run_start = region_start
+        for k, member in enumerate(members):
+            last = k == len(members) - 1
+            if last or region_labels[k + 1] != region_labels[k]:
+                run_end = region_end if last else (centers[k] + centers[k + 1]) / 2
+                run = [m for j, m in enumerate(members) if run_start <= centers[j] <= run_end]
+                label = region_labels[k]
+                pieces.append((run_start, run_end, label, _confidence(similarity[run or [member]], index_of[label])))
+                run_start = run_end
+    names: dict[int, str] = {}
+    segments = []
+    for start_s, end_s, label, confidence in pieces:
+        if end_s - start_s <= 0:
+            continue
+        name = names.setdefault(label, f"spk{len(names)}")
+        if segments and segments[-1].speaker == name and start_s - segments[-1].end_s < 1e-3:
+            previous = segments.pop()  # the same voice across a window boundary
+            start_s, confidence = previous.start_s, min(previous.confidence or 1.0, confidence)
+        segments.append(SpeakerSegment(start_s=round_s(start_s), end_s=round_s(end_s), speaker=name,
+                                       confidence=round(confidence, 3)))
+    return Diarization(segments=tuple(segments), num_speakers=len(names), method=method)
+
+
+def _smooth(labels: list[int]) -> list[int]:
+    """Median-like filter: a single window whose neighbours agree with each other takes their voice."""
+    smoothed = list(labels)
+    for i in range(1, len(labels) - 1):
+        if labels[i - 1] == labels[i + 1] != labels[i]:
+            smoothed[i] = labels[i - 1]
+    return smoothed
+
+
+def _confidence(similarities: np.ndarray, own: int) -> float:
+    """How clearly the windows belong to their voice: the margin of cosine similarity to their own
+    centroid over the next-best one, 0.15 or more counting as certain. 1.0 with a single voice."""
+    if similarities.shape[1] < 2:
+        return 1.0
+    own_similarity = similarities[:, own]
+    others = np.delete(similarities, own, axis=1).max(axis=1)
+    margin = float(np.mean(own_similarity - others))
+    return float(np.clip(0.5 + margin / 0.3, 0.0, 1.0))
+
+
+def _normalize(vector: np.ndarray) -> np.ndarray:
+    return vector / (np.linalg.norm(vector) or 1.0)
+
+
+def remove_echo(transcript: Transcript, audio: DecodedAudio, settings: DiarizationSettings) -> Transcript:
+    """Drop stereo turns that are only the other party leaking into this channel.
+
+    A turn is echo when, over its span, the other channel is ``echo_level_db`` louder and the two
+    signals correlate (a faint copy of the other side). Real overlap, both parties talking at
+    once, has two unrelated signals and is kept: it is what the interruption rule looks for.
+    """
+    if audio.num_channels != 2 or not transcript.turns:
+        return transcript
+    kept, dropped = [], 0
+    for turn in transcript.turns:
+        if _is_echo(audio, turn.channel, turn.start_s, turn.end_s, settings):
+            dropped += 1
+            continue
+        kept.append(turn)
+    if not dropped:
+        return transcript
+    warnings = (*transcript.warnings, f"dropped {dropped} turn(s) that were the other channel's echo")
+    return transcript.model_copy(update={"turns": tuple(kept), "warnings": warnings})
+
+
+def _is_echo(audio: DecodedAudio, channel: int, start_s: float, end_s: float, settings: DiarizationSettings) -> bool:
+    if channel > 1:
+        return False
+    first, last = seconds_to_samples(start_s), max(seconds_to_samples(end_s), seconds_to_samples(start_s) + 1)
+    own, other = audio.channel(channel)[first:last], audio.channel(1 - channel)[first:last]
+    own_rms, other_rms = float(np.sqrt(np.mean(own**2))) + 1e-9, float(np.sqrt(np.mean(other**2))) + 1e-9
+    if 20 * np.log10(other_rms / own_rms) < settings.echo_level_db:
+        return False
+    return _max_correlation(own, other) >= settings.echo_min_correlation
+
+
+def _max_correlation(a: np.ndarray, b: np.ndarray, max_lag_s: float = 0.06) -> float:
+    """Largest normalized cross-correlation of two equal-length signals within ±``max_lag_s``."""
+    n = len(a)
+    if n < 160:
+        return 0.0
+    size = 1 << int(np.ceil(np.log2(2 * n)))
+    spectrum = np.fft.rfft(a - a.mean(), size) * np.conj(np.fft.rfft(b - b.mean(), size))
+    correlation = np.fft.irfft(spectrum, size)
+    lag = seconds_to_samples(max_lag_s)
+    window = np.concatenate([correlation[: lag + 1], correlation[-lag:]])
+    denominator = float(np.linalg.norm(a - a.mean()) * np.linalg.norm(b - b.mean())) or 1.0
+    return float(np.max(np.abs(window)) / denominator)
+
+
+def get_diarizer(settings: Settings) -> Diarizer | None:
+    """The process-wide diarizer for mono recordings (None when ``diarization.method`` is "none")."""
+    return _load_diarizer(settings.diarization)
+
+
+@lru_cache(maxsize=2)
+def _load_diarizer(settings: DiarizationSettings) -> Diarizer | None:
+    if settings.method == "none":
+        return None
+    if settings.method == "pyannote" or settings.pyannote_pipeline is not None:
+        if settings.pyannote_pipeline is None:
+            raise ConfigurationError("diarization.method is \"pyannote\" but diarization.pyannote_pipeline is not set")
+        return PyannoteDiarizer.from_path(settings.pyannote_pipeline, settings)
+    return EmbeddingDiarizer(settings)

@@ -9,7 +9,9 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION := 2.13.0
-SETUP_HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-12)
+# Speaker encoder for mono diarization; --no-deps: see the note in pyproject.toml.
+RESEMBLYZER_VERSION := 0.1.4
+SETUP_HASH := $(shell cat pyproject.toml Makefile | sha256sum | cut -c1-12)
 STAMP := $(VENV)/.setup-$(SETUP_HASH)
 # pip prints one warning per unreachable mirror folder; keep real errors only.
 QUIET_PIP := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
@@ -18,11 +20,12 @@ QUIET_PIP := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory"
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing torch $(TORCH_VERSION) (CPU) first, then zhijian and its models..."
 	$(PY) -m pip install -q --disable-pip-version-check "torch==$(TORCH_VERSION)" $(QUIET_PIP)
 	$(PY) -m pip install -q --disable-pip-version-check -e ".[models,dev]" "torch==$(TORCH_VERSION)" $(QUIET_PIP)
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps "resemblyzer==$(RESEMBLYZER_VERSION)" $(QUIET_PIP)
 	@$(PY) -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('$(TORCH_VERSION)') else f'torch {v} was installed, expected $(TORCH_VERSION)')"
 	$(VENV)/bin/zhijian models check
 	@rm -f $(VENV)/.setup-*

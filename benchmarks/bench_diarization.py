@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_diarization.py --set heldout [--roles] [--limit N]
 
 Mono recordings are made from our stereo synthesized calls (one party per channel): the mix of
-the two channels. On every third call the second channel is moved 0.7 s earlier first, so its
+the two channels. On every third call the second channel is moved 1.5 s earlier first, so its
 turns start before the other party has finished (overlapped speech). The reference of who spoke
 when comes from the clean channels themselves (frame energy, independent of the VAD under test).
 
@@ -50,7 +50,7 @@ SETS = {
     "dev": (PROJECT_ROOT / "benchmarks/data/asr_eval/calls", PROJECT_ROOT / "benchmarks/data/asr_eval/scripts"),
     "heldout": (PROJECT_ROOT / "benchmarks/data/batch_eval/calls", PROJECT_ROOT / "benchmarks/data/batch_eval/scripts"),
 }
-OVERLAP_SHIFT_S = 0.7
+OVERLAP_SHIFT_S = 1.5
 FRAME_S = 0.01
 
 

@@ -31,3 +31,40 @@ def test_sample_call_gives_its_expected_hits(script, real_settings):
     assert set(script["expected_hits"]) <= found, f"missing expected hits; got {sorted(found)}"
     assert card.fatal == any(rule.startswith("fatal_") for rule in script["expected_hits"])
     assert card.turns and all(turn.words for turn in card.turns)
+
+
+def _inspect(path, settings: Settings):  # type: ignore[no-untyped-def]
+    (source,) = discover_calls([path], settings=settings)
+    return inspect_call(source, settings=settings, rubric=load_rubric(settings.rubric),
+                        transcriber=get_transcriber(settings))
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda script: script["call_id"])
+def test_the_mono_mix_of_a_sample_call_gives_the_same_hits(script, real_settings, tmp_path):
+    import soundfile
+
+    stereo, sample_rate_hz = soundfile.read(SAMPLES_DIR / "calls" / f"{script['call_id']}.wav", dtype="float32")
+    mono_path = tmp_path / f"{script['call_id']}.wav"
+    soundfile.write(mono_path, stereo.sum(axis=1) * 0.9, sample_rate_hz, subtype="PCM_16")
+
+    card = _inspect(mono_path, real_settings)
+
+    assert card.num_channels == 1 and len({turn.speaker for turn in card.turns}) >= 2
+    assert {hit.rule_id for hit in card.hits} == set(script["expected_hits"])
+    assert card.roles.source == "auto" and card.roles.agent_speakers
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("script", SCRIPTS[:2], ids=lambda script: script["call_id"])
+def test_swapped_channels_find_the_agent_on_the_other_side(script, real_settings, tmp_path):
+    import soundfile
+
+    stereo, sample_rate_hz = soundfile.read(SAMPLES_DIR / "calls" / f"{script['call_id']}.wav", dtype="float32")
+    swapped_path = tmp_path / f"{script['call_id']}.wav"
+    soundfile.write(swapped_path, stereo[:, ::-1], sample_rate_hz, subtype="PCM_16")
+
+    card = _inspect(swapped_path, real_settings)
+
+    assert card.roles.agent_channel == 1 - script["agent_channel"]
+    assert {hit.rule_id for hit in card.hits} == set(script["expected_hits"])

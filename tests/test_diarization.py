@@ -1,0 +1,256 @@
+"""Diarization of mono recordings, turns and roles per speaker, stereo echo, the pyannote adapter.
+
+The embedding diarizer runs for real (Silero VAD from faster-whisper, resemblyzer's encoder from
+its wheel): no Whisper model is needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import SAMPLES_DIR, FakeTranscriber, segment
+from pyannote.core import Annotation, Segment
+from pyannote.metrics.diarization import DiarizationErrorRate
+from transcripts import transcript, turn
+
+from qa_pipeline.audio import DecodedAudio, read_recording
+from qa_pipeline.diarization import (
+    EmbeddingDiarizer,
+    PyannoteDiarizer,
+    get_diarizer,
+    remove_echo,
+    speech_regions,
+)
+from qa_pipeline.errors import ConfigurationError
+from qa_pipeline.roles import assign_roles, detect_agent_speakers
+from qa_pipeline.settings import DiarizationSettings, Settings
+from qa_pipeline.transcribe import split_by_speaker, transcribe_recording
+from qa_pipeline.types import Diarization, Role, SpeakerSegment
+
+DATA = Path(__file__).parent / "data"
+CALL = SAMPLES_DIR / "calls" / "20261121_agent1024_teamA_in_0001.wav"  # agent on the left
+
+
+@pytest.fixture(scope="module")
+def diarizer() -> EmbeddingDiarizer:
+    return EmbeddingDiarizer(DiarizationSettings())
+
+
+@pytest.fixture(scope="module")
+def stereo() -> DecodedAudio:
+    return read_recording(CALL, settings=Settings().audio)[1]
+
+
+def reference_of(channels: dict[str, np.ndarray]) -> Annotation:
+    """Who spoke when, from each party's own clean channel."""
+    annotation = Annotation()
+    for label, samples in channels.items():
+        for start_s, end_s in speech_regions(samples):
+            annotation[Segment(start_s, end_s)] = label
+    return annotation
+
+
+def as_annotation(diarization: Diarization) -> Annotation:
+    annotation = Annotation()
+    for seg in diarization.segments:
+        annotation[Segment(seg.start_s, seg.end_s)] = seg.speaker
+    return annotation
+
+
+def test_two_voices_of_a_mono_mix_are_found_with_their_turns(diarizer, stereo) -> None:
+    result = diarizer.diarize(stereo.channel(0) + stereo.channel(1))
+
+    assert result.num_speakers == 2 and result.method == "embedding"
+    reference = reference_of({"agent": stereo.channel(0), "customer": stereo.channel(1)})
+    assert DiarizationErrorRate(collar=0.25)(reference, as_annotation(result)) < 0.1
+    assert result.segments[0].speaker == "spk0"  # named in order of appearance
+    assert all(0 <= seg.confidence <= 1 for seg in result.segments)
+
+
+def test_overlapping_speech_still_gives_two_voices(diarizer, stereo) -> None:
+    shift = int(1.5 * stereo.sample_rate_hz)  # the customer starts before the agent has finished
+    customer = np.concatenate([stereo.channel(1)[shift:], np.zeros(shift, dtype=np.float32)])
+    reference = reference_of({"agent": stereo.channel(0), "customer": customer})
+    assert reference.get_overlap().duration() > 1.0
+
+    result = diarizer.diarize(stereo.channel(0) + customer)
+
+    assert result.num_speakers == 2
+    assert DiarizationErrorRate(collar=0.25)(reference, as_annotation(result)) < 0.2
+
+
+def test_three_voices_of_a_transferred_call(diarizer) -> None:
+    audio = read_recording(DATA / "three_voices.wav", settings=Settings().audio)[1]
+    script = yaml.safe_load((DATA / "three_voices.yaml").read_text("utf-8"))
+    reference = Annotation()
+    for line in script["turns"]:
+        reference[Segment(line["start_s"], line["end_s"])] = line["speaker"]
+
+    result = diarizer.diarize(audio.channel(0))
+
+    assert result.num_speakers == 3
+    # The reference spans each synthesized sentence with its silent edges: judge who, not where.
+    details = DiarizationErrorRate(collar=0.25)(reference, as_annotation(result), detailed=True)
+    assert details["confusion"] / details["total"] < 0.03
+
+
+def test_one_voice_greeting_alone_is_one_speaker(diarizer, stereo) -> None:
+    # The agent's greeting, then the line drops: under 2 × min_speaker_s of speech cannot hold two
+    # voices. (Longer one-voice recordings can be split in two: see the README's limits.)
+    greeting = stereo.channel(0)[: 7 * stereo.sample_rate_hz]
+
+    result = diarizer.diarize(greeting)
+
+    assert result.num_speakers == 1 and {seg.speaker for seg in result.segments} == {"spk0"}
+
+
+def test_silence_and_noise_have_no_speakers(diarizer) -> None:
+    rng = np.random.default_rng(0)
+    quiet = (rng.normal(0, 10 ** (-60 / 20), 16_000 * 20)).astype(np.float32)
+
+    result = diarizer.diarize(quiet)
+
+    assert result.segments == () and result.num_speakers == 0
+
+
+def test_max_speakers_caps_the_voices(stereo) -> None:
+    capped = EmbeddingDiarizer(DiarizationSettings(max_speakers=1))
+    assert capped.diarize(stereo.channel(0) + stereo.channel(1)).num_speakers == 1
+
+
+SPEAKERS = Diarization(
+    segments=(SpeakerSegment(start_s=0.0, end_s=2.6, speaker="spk0", confidence=0.9),
+              SpeakerSegment(start_s=2.7, end_s=5.0, speaker="spk1", confidence=0.7)),
+    num_speakers=2, method="embedding",
+)
+
+
+def test_a_mono_turn_is_cut_where_the_speaker_changes() -> None:
+    mono_turn = turn(1.1, Role.UNKNOWN, "您好请讲我想查话费", channel=0)  # 9 chars, 0.22 s each: 1.1..3.08
+
+    pieces = split_by_speaker(mono_turn, SPEAKERS)
+
+    assert [(p.speaker, p.text) for p in pieces] == [("spk0", "您好请讲我想查"), ("spk1", "话费")]
+    assert [p.diarization_confidence for p in pieces] == [0.9, 0.7]
+    assert pieces[1].start_s >= 2.6 and pieces[0].words[-1].end_s <= pieces[1].words[0].start_s
+    assert mono_turn.speaker == "ch0"  # the input is not changed
+
+
+def test_mono_transcription_with_a_diarization_gives_turns_per_speaker(tmp_path) -> None:
+    from audio_factory import tone, write_audio
+
+    path = write_audio(tmp_path / "mono.wav", tone(5, 8000), 8000)
+    recording, audio = read_recording(path, settings=Settings().audio)
+    fake = FakeTranscriber({0: [segment(0.2, "您好工号一零二四请讲"), segment(2.9, "我想查一下话费")]})
+
+    result = transcribe_recording(recording, audio, fake, diarization=SPEAKERS)
+
+    assert [(t.speaker, t.text) for t in result.turns] == [("spk0", "您好工号一零二四请讲"), ("spk1", "我想查一下话费")]
+    labelled = assign_roles(result)
+    assert [t.role for t in labelled.turns] == [Role.AGENT, Role.CUSTOMER]
+    assert labelled.roles.agent_speakers == ("spk0",) and labelled.roles.source == "auto"
+
+
+def _mono(*specs):  # (start_s, speaker, text)
+    turns = [turn(start, Role.UNKNOWN, text, channel=0).model_copy(update={"speaker": speaker})
+             for start, speaker, text in specs]
+    return transcript(*turns, num_channels=1)
+
+
+def test_the_agent_is_found_among_diarized_speakers_whoever_speaks_first() -> None:
+    customer_first = _mono((0.5, "spk0", "喂你好我想问一下我的账单"), (4.0, "spk1", "您好工号一零二四很高兴为您服务"),
+                           (9.0, "spk0", "为什么扣了这么多钱"), (12.0, "spk1", "请您稍等我为您查询"))
+    assert detect_agent_speakers(customer_first).agent_speakers == ("spk1",)
+
+
+def test_a_transfer_gives_two_agents_and_one_customer() -> None:
+    transferred = _mono((0.5, "spk0", "您好客服中心工号三零一二请问有什么可以帮您"), (5.0, "spk1", "我的卡被盗刷了我想冻结"),
+                        (9.0, "spk0", "好的为您转接请您稍等"), (13.0, "spk2", "您好我是风控专员工号五五一零为您处理"),
+                        (18.0, "spk1", "好的谢谢"))
+    labelled = assign_roles(transferred)
+    roles = {t.speaker: t.role for t in labelled.turns}
+    assert roles == {"spk0": Role.AGENT, "spk1": Role.CUSTOMER, "spk2": Role.AGENT}
+
+
+def test_one_voice_on_mono_keeps_unknown_roles() -> None:
+    labelled = assign_roles(_mono((0.5, "spk0", "您好"), (3.0, "spk0", "请讲")))
+    assert {t.role for t in labelled.turns} == {Role.UNKNOWN} and labelled.roles.source == "none"
+
+
+def _stereo_audio(left: np.ndarray, right: np.ndarray) -> DecodedAudio:
+    return DecodedAudio(np.stack([left, right]).astype(np.float32))
+
+
+def test_echo_of_the_other_channel_is_not_a_turn() -> None:
+    rng = np.random.default_rng(1)
+    speech = (rng.normal(0, 0.2, 16_000 * 3) * np.sin(np.linspace(0, 30, 16_000 * 3)) ** 2).astype(np.float32)
+    left = np.concatenate([speech, np.zeros(16_000 * 3, dtype=np.float32)])
+    delay = 160  # 10 ms
+    echo = np.concatenate([np.zeros(delay), 0.05 * left[:-delay]]) + rng.normal(0, 1e-4, left.size)
+    turns = transcript(turn(0.2, Role.UNKNOWN, "您好请问有什么可以帮您", channel=0),
+                       turn(0.25, Role.UNKNOWN, "您好请问有什么可以帮您", channel=1))
+
+    cleaned = remove_echo(turns, _stereo_audio(left, echo), DiarizationSettings())
+
+    assert [t.channel for t in cleaned.turns] == [0]
+    assert any("echo" in warning for warning in cleaned.warnings)
+
+
+def test_both_parties_talking_at_once_is_kept() -> None:
+    rng = np.random.default_rng(2)
+    left = rng.normal(0, 0.2, 16_000 * 3).astype(np.float32)
+    right = rng.normal(0, 0.05, 16_000 * 3).astype(np.float32)  # quieter, but its own speech
+    turns = transcript(turn(0.2, Role.UNKNOWN, "您好请问", channel=0), turn(0.5, Role.UNKNOWN, "我要投诉", channel=1))
+
+    assert remove_echo(turns, _stereo_audio(left, right), DiarizationSettings()) == turns
+
+
+class TinyPipeline:
+    """A locally built pyannote-style pipeline: energy over a threshold; the louder half is one speaker."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def __call__(self, file: dict, **kwargs: int) -> Annotation:
+        self.calls.append(kwargs)
+        waveform = file["waveform"].numpy()[0]
+        rate = file["sample_rate"]
+        annotation = Annotation()
+        frames = waveform[: len(waveform) // rate * rate].reshape(-1, rate)  # 1 s frames
+        levels = np.sqrt(np.mean(frames**2, axis=1))
+        for second, level in enumerate(levels):
+            if level > 0.01:
+                annotation[Segment(second, second + 1)] = "LOUD" if level > np.median(levels) else "SOFT"
+        return annotation.support()
+
+
+def test_pyannote_adapter_turns_a_pipeline_annotation_into_a_diarization() -> None:
+    pipeline = TinyPipeline()
+    samples = np.concatenate([np.full(16_000 * 2, 0.02), np.full(16_000 * 2, 0.3), np.zeros(16_000)]).astype(np.float32)
+
+    result = PyannoteDiarizer(pipeline, DiarizationSettings(max_speakers=3)).diarize(samples)
+
+    assert [(s.speaker, s.start_s, s.end_s) for s in result.segments] == [("spk0", 0.0, 2.0), ("spk1", 2.0, 4.0)]
+    assert result.method == "pyannote" and result.num_speakers == 2
+    assert pipeline.calls == [{"min_speakers": 1, "max_speakers": 3}]
+
+
+def test_pyannote_pipeline_paths_are_checked(tmp_path) -> None:
+    with pytest.raises(ConfigurationError, match="not found"):
+        PyannoteDiarizer.from_path(tmp_path / "missing", DiarizationSettings())
+    (tmp_path / "config.yaml").write_text("pipeline: {}\n")
+    try:
+        import pyannote.audio  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigurationError, match="pip install pyannote.audio"):
+            PyannoteDiarizer.from_path(tmp_path / "config.yaml", DiarizationSettings())
+
+
+def test_diarizer_choice_follows_the_settings() -> None:
+    assert get_diarizer(Settings(diarization=DiarizationSettings(method="none"))) is None
+    assert isinstance(get_diarizer(Settings()), EmbeddingDiarizer)
+    with pytest.raises(ConfigurationError, match="pyannote_pipeline"):
+        get_diarizer(Settings(diarization=DiarizationSettings(method="pyannote")))

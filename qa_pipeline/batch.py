@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -38,7 +39,6 @@ from qa_pipeline.store import ResultStore
 log = logging.getLogger(__name__)
 
 CallStatus = Literal["inspected", "rescored", "skipped", "failed"]
-MAX_WORKER_CRASHES = 2  # a call in flight when its worker process died this often is failed
 
 
 def rubric_fingerprint(rubric: Rubric) -> str:
@@ -209,8 +209,8 @@ def run_batch(
     """Process calls into the store; ``settings.batch.workers`` processes, each loading the model once.
 
     With one worker, calls run in this process. With more, each worker process gets an equal share
-    of the cores for ASR. A worker process that dies (a crash in a native library) is replaced; a
-    call that was in flight during ``MAX_WORKER_CRASHES`` crashes is stored as failed.
+    of the cores for ASR. A worker process that dies (a crash in a native library) is replaced and
+    the call that killed it is stored as failed; the others are done.
     """
     started = time.perf_counter()
     store = ResultStore(settings.store.url)  # migrates once, before any worker opens it
@@ -255,18 +255,27 @@ def _run_in_processes(
     record: Callable[[CallResult], None],
     load_transcriber: Callable[[Settings], Transcriber],
 ) -> None:
-    pending = list(reversed(sources))  # pop() takes them in order
-    crashes: dict[str, int] = {}
+    """Calls on ``settings.batch.workers`` processes. When a worker dies, the whole pool goes with
+    it and every call in flight is a suspect: new workers start, and the suspects are tried again
+    one at a time; one that kills its worker while alone is the culprit and is stored as failed."""
+    queue, suspects = deque(sources), deque[CallSource]()
     workers = settings.batch.workers
     context = multiprocessing.get_context("spawn")  # no fork of a process holding model threads
-    while pending:
+    while queue or suspects:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                  initargs=(settings, load_transcriber)) as pool:
-            in_flight: dict[Future[CallResult], CallSource] = {}
             broken = False
-            while (pending or in_flight) and not broken:
-                while pending and len(in_flight) < workers:
-                    source = pending.pop()
+            while suspects and not broken:
+                source = suspects.popleft()
+                try:
+                    record(pool.submit(_process_in_worker, source).result())
+                except BrokenProcessPool:
+                    record(_store_crash(store, settings, source))
+                    broken = True
+            in_flight: dict[Future[CallResult], CallSource] = {}
+            while (queue or in_flight) and not broken:
+                while queue and len(in_flight) < workers:
+                    source = queue.popleft()
                     in_flight[pool.submit(_process_in_worker, source)] = source
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -275,22 +284,16 @@ def _run_in_processes(
                         record(future.result())
                     except BrokenProcessPool:
                         broken = True
-                        crashes[source.call_id] = crashes.get(source.call_id, 0) + 1
-                        if crashes[source.call_id] >= MAX_WORKER_CRASHES:
-                            record(_store_crash(store, settings, source))
-                        else:
-                            pending.append(source)
-            if broken:  # the futures still in flight died with the pool: try them again
-                for future, source in in_flight.items():
-                    crashes[source.call_id] = crashes.get(source.call_id, 0) + 1
-                    pending.append(source)
-                if pending:
-                    log.warning("a worker process died; starting new workers for %d calls", len(pending))
+                        suspects.append(source)
+            suspects.extend(in_flight.values())  # died with the pool
+            if broken and (queue or suspects):
+                log.warning("a worker process died; new workers try the %d call(s) it may have taken down "
+                            "one at a time", len(suspects))
 
 
 def _store_crash(store: ResultStore, settings: Settings, source: CallSource) -> CallResult:
-    error = (f"{source.path}: the worker process died while inspecting this call "
-             f"({MAX_WORKER_CRASHES} times); the recording probably crashes the decoder")
+    error = (f"{source.path}: the worker process died while inspecting this call alone; "
+             "the recording probably crashes the decoder")
     store.save_failure(source, error, kind="internal", asr_key=settings.fingerprint())
     return CallResult(source.call_id, str(source.path), "failed", error, error_kind="internal")
 

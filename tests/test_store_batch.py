@@ -271,18 +271,21 @@ def test_an_unexpected_error_fails_that_call_only(db_url: str, tmp_path: Path) -
     assert summary.results[0].attempts == 1  # not retried: it is not a transient error
 
 
-def test_two_worker_processes_share_the_work_and_survive_a_worker_crash(tmp_path: Path) -> None:
+def test_two_worker_processes_share_the_work_and_survive_a_worker_crash(tmp_path: Path, monkeypatch) -> None:
     db_url = f"sqlite:///{tmp_path / 'results.db'}"
     write_calls(tmp_path / "calls", 4)
     write_calls(tmp_path / "crash", 1, duration_s=CRASH_DURATION_S)
     settings = batch_settings(db_url, tmp_path, workers=2)
-    sources = discover_calls([tmp_path / "calls", tmp_path / "crash"], settings=settings)
+    # The crashing call first, so a good call is surely in flight beside it when its worker dies.
+    sources = discover_calls([tmp_path / "crash", tmp_path / "calls"], settings=settings)
+    monkeypatch.setenv(DELAY_ENV, "0.3")
 
     summary = run_batch(sources, settings, load_transcriber=load_scripted_transcriber)
 
     assert summary.counts["inspected"] == 4 and summary.counts["failed"] == 1
     (crashed,) = summary.failures
     assert "worker process died" in crashed.reason and crashed.error_kind == "internal"
+    assert crashed.call_id == sources[0].call_id  # the culprit, not the call that was in flight beside it
     assert len({r.worker_pid for r in summary.results if r.status == "inspected"}) >= 2
     assert os.getpid() not in {r.worker_pid for r in summary.results if r.status == "inspected"}
     assert ResultStore(db_url).counts()["scorecards"] == 4

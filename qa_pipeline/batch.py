@@ -204,7 +204,7 @@ def run_batch(
     *,
     progress: Callable[[CallResult], None] | None = None,
     source_label: str = "",
-    load_transcriber: Callable[[Settings], Transcriber] = get_transcriber,
+    load_transcriber: Callable[[Settings], Transcriber] | None = None,
 ) -> BatchSummary:
     """Process calls into the store; ``settings.batch.workers`` processes, each loading the model once.
 
@@ -219,6 +219,7 @@ def run_batch(
     run_id = store.start_batch_run(source_label, rubric_id=rubric.id, rubric_hash=rubric_hash,
                                    asr_key=settings.fingerprint())
     results: list[CallResult] = []
+    load_transcriber = load_transcriber or _load_default_transcriber
 
     def record(result: CallResult) -> None:
         results.append(result)

@@ -177,10 +177,13 @@ def format_scorecard(card: Scorecard, *, show_turns: bool = False) -> str:
     """The human-readable scorecard (Chinese labels, mm:ss times)."""
     meta = card.metadata
     facts = [f"时长 {_mmss(card.duration_s)}"]
+    how = {"auto": "自动识别", "config": "配置", "metadata": "清单"}.get(card.roles.source, card.roles.source)
+    confidence = f" {card.roles.confidence:.2f}" if card.roles.source == "auto" and card.roles.confidence is not None else ""
     if card.roles.agent_channel is not None:
-        how = {"auto": "自动识别", "config": "配置", "metadata": "清单"}.get(card.roles.source, card.roles.source)
-        confidence = f" {card.roles.confidence:.2f}" if card.roles.source == "auto" and card.roles.confidence is not None else ""
         facts.append(f"坐席={CHANNEL_LABELS.get(card.roles.agent_channel, card.roles.agent_channel)}（{how}{confidence}）")
+    elif card.roles.agent_speakers:
+        speakers = len({turn.speaker for turn in card.turns})
+        facts.append(f"单声道 {speakers} 人，坐席={'/'.join(card.roles.agent_speakers)}（{how}{confidence}）")
     if meta.agent_id:
         facts.append(f"工号 {meta.agent_id}")
     if meta.team:
@@ -206,7 +209,7 @@ def format_scorecard(card: Scorecard, *, show_turns: bool = False) -> str:
         lines.append(f"   ! {warning}")
     if show_turns:
         for turn in card.turns:
-            lines.append(f"     {_mmss(turn.start_s)} {ROLE_LABELS[turn.role]}(ch{turn.channel}) {turn.text}")
+            lines.append(f"     {_mmss(turn.start_s)} {ROLE_LABELS[turn.role]}({turn.speaker}) {turn.text}")
     return "\n".join(lines)
 
 

@@ -254,3 +254,16 @@ def test_diarizer_choice_follows_the_settings() -> None:
     assert isinstance(get_diarizer(Settings()), EmbeddingDiarizer)
     with pytest.raises(ConfigurationError, match="pyannote_pipeline"):
         get_diarizer(Settings(diarization=DiarizationSettings(method="pyannote")))
+
+
+def test_a_diarized_mono_scorecard_names_the_agent_speaker() -> None:
+    from qa_pipeline.cli import format_scorecard
+    from qa_pipeline.rubric import load_rubric, score_transcript
+
+    from conftest import PROJECT_ROOT
+
+    labelled = assign_roles(_mono((0.5, "spk0", "您好客服中心工号一零二四很高兴为您服务"), (6.0, "spk1", "我想查一下话费")))
+    card = score_transcript(labelled, load_rubric(PROJECT_ROOT / "rubrics" / "default.yaml"), audio="mono.wav")
+
+    text = format_scorecard(card, show_turns=True)
+    assert "单声道 2 人，坐席=spk0" in text and "坐席(spk0) 您好" in text and "客户(spk1) 我想" in text

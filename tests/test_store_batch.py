@@ -370,3 +370,26 @@ def _rubric_with_pass_score(tmp_path: Path, pass_score: float) -> Path:
     path = tmp_path / "stricter.yaml"
     path.write_text(yaml.safe_dump(rubric, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def test_zhijian_batch_command_stores_calls_and_reports_failures(tmp_path: Path, monkeypatch, capsys) -> None:
+    import qa_pipeline.batch
+    from qa_pipeline.cli import main
+
+    monkeypatch.setattr(qa_pipeline.batch, "get_transcriber", CountingLoader())
+    write_calls(tmp_path / "calls", 2)
+    (tmp_path / "calls" / "broken.wav").write_bytes(b"")
+    url = f"sqlite:///{tmp_path / 'out' / 'zhijian.db'}"
+    summary_json = tmp_path / "summary.json"
+
+    code = main(["batch", str(tmp_path / "calls"), "--db", url, "--workers", "1", "--no-progress",
+                 "--agent-channel", "0", "--summary-json", str(summary_json)])
+    again = main(["batch", str(tmp_path / "calls"), "--db", url, "--workers", "1", "--no-progress", "--agent-channel", "0"])
+
+    out = capsys.readouterr().out
+    assert code == 1 and again == 0  # the broken file fails once, then is skipped until it changes
+    assert "已质检 inspected 2" in out and "broken.wav: file is empty" in out and "跳过 skipped 3" in out
+    import json
+
+    assert json.loads(summary_json.read_text())["counts"]["failed"] == 1
+    assert ResultStore(url).counts()["calls_done"] == 2

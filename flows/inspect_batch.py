@@ -70,8 +70,8 @@ def inspect_batch(
     settings = flow_settings(config, db=db, rubric=rubric, manifest=manifest, workers=workers)
     sources = discover_calls([Path(p) for p in source], settings=settings)
     store = ResultStore(settings.store.url)  # migrate once, before the tasks open it
-    run_id = store.start_batch_run(" ".join(source), rubric_id=load_rubric(settings.rubric).id,
-                                   rubric_hash=rubric_fingerprint(load_rubric(settings.rubric)),
+    rubric_ = load_rubric(settings.rubric)  # fails here, once, if the rubric is invalid
+    run_id = store.start_batch_run(" ".join(source), rubric_id=rubric_.id, rubric_hash=rubric_fingerprint(rubric_),
                                    asr_key=settings.fingerprint())
     logger.info("%d calls -> %r", len(sources), store)
     futures = inspect_call_task.map(sources, unmapped(settings))

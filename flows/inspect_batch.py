@@ -22,7 +22,6 @@ or as a scheduled deployment on your Prefect server (see flows/README.md):
 from __future__ import annotations
 
 import argparse
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from qa_pipeline.batch import BatchSummary, CallResult, job_for, rescore_stored, rubric_fingerprint
+from qa_pipeline.batch import BatchRun, CallResult, job_for, rescore_stored
 from qa_pipeline.metadata import CallSource
 from qa_pipeline.pipeline import discover_calls
 from qa_pipeline.rubric import load_rubric
@@ -66,17 +65,12 @@ def inspect_batch(
     Returns the counts (inspected, rescored, skipped, failed) and each failure with its reason.
     """
     logger = get_run_logger()
-    started = time.perf_counter()
     settings = flow_settings(config, db=db, rubric=rubric, manifest=manifest, workers=workers)
     sources = discover_calls([Path(p) for p in source], settings=settings)
-    store = ResultStore(settings.store.url)  # migrate once, before the tasks open it
-    rubric_ = load_rubric(settings.rubric)  # fails here, once, if the rubric is invalid
-    run_id = store.start_batch_run(" ".join(source), rubric_id=rubric_.id, rubric_hash=rubric_fingerprint(rubric_),
-                                   asr_key=settings.fingerprint())
-    logger.info("%d calls -> %r", len(sources), store)
+    run = BatchRun(settings, " ".join(source))
+    logger.info("%d calls -> %r", len(sources), run.store)
     futures = inspect_call_task.map(sources, unmapped(settings))
-    summary = BatchSummary(tuple(future.result() for future in futures), time.perf_counter() - started)
-    store.finish_batch_run(run_id, summary.counts)
+    summary = run.finish(future.result() for future in futures)
     logger.info(summary.format())
     return {"counts": summary.counts, "wall_s": round(summary.wall_s, 2),
             "failures": [{"call_id": f.call_id, "kind": f.error_kind, "reason": f.reason} for f in summary.failures]}

@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -212,12 +212,7 @@ def run_batch(
     of the cores for ASR. A worker process that dies (a crash in a native library) is replaced and
     the call that killed it is stored as failed; the others are done.
     """
-    started = time.perf_counter()
-    store = ResultStore(settings.store.url)  # migrates once, before any worker opens it
-    rubric = load_rubric(settings.rubric)
-    rubric_hash = rubric_fingerprint(rubric)
-    run_id = store.start_batch_run(source_label, rubric_id=rubric.id, rubric_hash=rubric_hash,
-                                   asr_key=settings.fingerprint())
+    run = BatchRun(settings, source_label)
     results: list[CallResult] = []
     load_transcriber = load_transcriber or _load_default_transcriber
 
@@ -227,14 +222,31 @@ def run_batch(
             progress(result)
 
     if settings.batch.workers == 1:
-        job = BatchJob(settings, rubric=rubric, store=store, load_transcriber=load_transcriber)
+        job = BatchJob(settings, rubric=run.rubric, store=run.store, load_transcriber=load_transcriber)
         for source in sources:
             record(job.process(source))
     else:
-        _run_in_processes(sources, worker_settings(settings), store, record, load_transcriber)
-    summary = BatchSummary(tuple(results), time.perf_counter() - started)
-    store.finish_batch_run(run_id, summary.counts)
-    return summary
+        _run_in_processes(sources, worker_settings(settings), run.store, record, load_transcriber)
+    return run.finish(results)
+
+
+class BatchRun:
+    """One batch as the store records it: opening it migrates the store (once, before any worker
+    opens it), loads the rubric (a bad one fails here, not in every call) and starts the run's row;
+    ``finish`` sums up the results and closes the row. Used by ``run_batch`` and the Prefect flow."""
+
+    def __init__(self, settings: Settings, source_label: str) -> None:
+        self._started = time.perf_counter()
+        self.store = ResultStore(settings.store.url)
+        self.rubric = load_rubric(settings.rubric)
+        self._run_id = self.store.start_batch_run(source_label, rubric_id=self.rubric.id,
+                                                  rubric_hash=rubric_fingerprint(self.rubric),
+                                                  asr_key=settings.fingerprint())
+
+    def finish(self, results: Iterable[CallResult]) -> BatchSummary:
+        summary = BatchSummary(tuple(results), time.perf_counter() - self._started)
+        self.store.finish_batch_run(self._run_id, summary.counts)
+        return summary
 
 
 def worker_settings(settings: Settings, cpu_count: int | None = None) -> Settings:

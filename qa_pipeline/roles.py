@@ -11,8 +11,10 @@ speaker; with three or more speakers (a transfer), every speaker who talks like 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from qa_pipeline.text import normalize_for_matching
-from qa_pipeline.types import CallMetadata, Direction, RoleAssignment, Role, Transcript
+from qa_pipeline.types import CallMetadata, Direction, Role, RoleAssignment, Transcript, Turn
 
 # Phrases typical of each role in Mandarin service calls, with weights. Generic domain cues, not
 # tuned to any recording.
@@ -63,16 +65,7 @@ def assign_roles(
                 f"agent channel guessed as {assignment.agent_channel} with low confidence "
                 f"({assignment.confidence:.2f}); set --agent-channel if the vendor's layout is known"
             )
-    turns = tuple(
-        turn.model_copy(
-            update={
-                "role": Role.AGENT if turn.channel == assignment.agent_channel else Role.CUSTOMER,
-                "role_confidence": assignment.confidence,
-            }
-        )
-        for turn in transcript.turns
-    )
-    return transcript.model_copy(update={"turns": turns, "roles": assignment, "warnings": tuple(warnings)})
+    return _with_roles(transcript, assignment, warnings, lambda turn: turn.channel == assignment.agent_channel)
 
 
 def detect_agent_channel(transcript: Transcript, *, direction: Direction | None = None) -> RoleAssignment:
@@ -129,11 +122,15 @@ def _assign_speaker_roles(transcript: Transcript, metadata: CallMetadata, warnin
     if assignment.confidence is not None and assignment.confidence < LOW_ROLE_CONFIDENCE:
         warnings.append(f"agent guessed as {'/'.join(assignment.agent_speakers)} with low confidence "
                         f"({assignment.confidence:.2f}) on a mono recording")
+    return _with_roles(transcript, assignment, warnings, lambda turn: turn.speaker in assignment.agent_speakers)
+
+
+def _with_roles(transcript: Transcript, assignment: RoleAssignment, warnings: list[str],
+                is_agent: Callable[[Turn], bool]) -> Transcript:
+    """The transcript with every turn labelled agent or customer, and the assignment that says why."""
     turns = tuple(
-        turn.model_copy(update={
-            "role": Role.AGENT if turn.speaker in assignment.agent_speakers else Role.CUSTOMER,
-            "role_confidence": assignment.confidence,
-        })
+        turn.model_copy(update={"role": Role.AGENT if is_agent(turn) else Role.CUSTOMER,
+                                "role_confidence": assignment.confidence})
         for turn in transcript.turns
     )
     return transcript.model_copy(update={"turns": turns, "roles": assignment, "warnings": tuple(warnings)})

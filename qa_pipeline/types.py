@@ -133,11 +133,12 @@ class Diarization(_Record):
         if best is not None:
             return best
         middle_s = (start_s + end_s) / 2
-        nearest = min(self.segments, default=None,
-                      key=lambda seg: min(abs(seg.start_s - middle_s), abs(seg.end_s - middle_s)))
-        if nearest is not None and min(abs(nearest.start_s - middle_s), abs(nearest.end_s - middle_s)) <= 1.0:
-            return nearest
-        return None
+
+        def distance_s(segment: SpeakerSegment) -> float:
+            return min(abs(segment.start_s - middle_s), abs(segment.end_s - middle_s))
+
+        nearest = min(self.segments, key=distance_s, default=None)
+        return nearest if nearest is not None and distance_s(nearest) <= 1.0 else None
 
 
 class Turn(_Timed):

@@ -74,16 +74,20 @@ def render_call(script: dict, tts: object, out: Path, cache: Path) -> None:
         channels[channel, start : start + len(speech)] += speech
     noise_dbfs = float(script.get("noise_dbfs", -52))
     channels += rng.normal(0.0, 10 ** (noise_dbfs / 20), size=channels.shape)
+    write_telephone_wav(channels, out, script.get("encoding", "pcm16"))
+
+
+def write_telephone_wav(channels: np.ndarray, out: Path, encoding: str) -> None:
+    """Write (channels, samples) floats at 8 kHz as a WAV in ``encoding`` (pcm16, alaw, mulaw), via sox."""
     pcm = (np.clip(channels, -1, 1) * 32767).astype("<i2").T.copy()
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "call.wav"
         with wave.open(str(raw), "wb") as handle:
-            handle.setnchannels(2)
+            handle.setnchannels(channels.shape[0])
             handle.setsampwidth(2)
             handle.setframerate(SAMPLE_RATE_HZ)
             handle.writeframes(pcm.tobytes())
-        encoding = ENCODINGS[script.get("encoding", "pcm16")]
-        subprocess.run(["sox", str(raw), *encoding, str(out)], check=True)
+        subprocess.run(["sox", str(raw), *ENCODINGS[encoding], str(out)], check=True)
 
 
 def synthesize(tts: object, text: str, voice: dict, cache: Path) -> np.ndarray:

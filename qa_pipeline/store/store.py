@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event, exists, func, insert, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from qa_pipeline.errors import ConfigurationError, StoreError
@@ -121,21 +121,24 @@ class ResultStore:
 
     @contextmanager
     def _writing(self) -> Iterator[Session]:
-        """One transaction; database failures become ``StoreError`` (transient: retry the call)."""
-        try:
-            with self._sessions.begin() as session:
-                yield session
-        except IntegrityError:
-            raise
-        except (OperationalError, DBAPIError) as exc:
-            raise StoreError(f"database {self!r}: {exc.orig or exc}") from exc
+        """One transaction."""
+        with self._database_errors(), self._sessions.begin() as session:
+            yield session
 
     @contextmanager
     def _reading(self) -> Iterator[Session]:
+        with self._database_errors(), self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def _database_errors(self) -> Iterator[None]:
+        """Database failures become ``StoreError`` (transient: retry the call). A unique-key
+        conflict stays an ``IntegrityError``: ``save_scorecard`` handles it."""
         try:
-            with self._sessions() as session:
-                yield session
-        except (OperationalError, DBAPIError) as exc:
+            yield
+        except IntegrityError:
+            raise
+        except DBAPIError as exc:
             raise StoreError(f"database {self!r}: {exc.orig or exc}") from exc
 
     # -- per call ----------------------------------------------------------------------------------
@@ -366,7 +369,6 @@ def _set_metadata(call: CallRow, metadata: CallMetadata) -> None:
 def _save_scorecard(session: Session, source: CallSource, scorecard: Scorecard, *, asr_key: str,
                     rubric_hash: str) -> int:
     call = _call_row(session, source)
-    _set_metadata(call, scorecard.metadata)
     call.status = "done"
     call.error = call.error_kind = call.error_asr_key = None
     call.attempts += 1

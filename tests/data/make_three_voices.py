@@ -6,10 +6,8 @@ Run in the TTS venv (see samples/make_samples.py): ``.tts-venv/bin/python tests/
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +16,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "samples"))
 
-from make_samples import SAMPLE_RATE_HZ, synthesize  # noqa: E402
+from make_samples import SAMPLE_RATE_HZ, synthesize, write_telephone_wav  # noqa: E402
 
 VOICES = {"agent": {"pitch_cents": 0, "tempo": 1.0}, "customer": {"pitch_cents": -400, "tempo": 1.05},
           "second_agent": {"pitch_cents": 500, "tempo": 0.97}}
@@ -49,15 +47,7 @@ def main() -> None:
     for start, speech in pieces:
         samples[start: start + len(speech)] += speech
     samples += np.random.default_rng(3).normal(0, 10 ** (-52 / 20), samples.shape)
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "raw.wav"
-        with wave.open(str(raw), "wb") as handle:
-            handle.setnchannels(1)
-            handle.setsampwidth(2)
-            handle.setframerate(SAMPLE_RATE_HZ)
-            handle.writeframes(pcm.tobytes())
-        subprocess.run(["sox", str(raw), "-e", "a-law", "-b", "8", str(HERE / "three_voices.wav")], check=True)
+    write_telephone_wav(samples[None, :], HERE / "three_voices.wav", "alaw")
     (HERE / "three_voices.yaml").write_text(yaml.safe_dump({"voices": VOICES, "turns": reference},
                                                            allow_unicode=True, sort_keys=False), "utf-8")
 

@@ -9,6 +9,13 @@ business, with varied voices (pitch, tempo), noise levels, channel order and cod
         --out benchmarks/data/asr_eval/calls                               # audio (git-ignored)
 
 Numbers are written in Chinese characters, the way they are spoken (TTS reads characters).
+
+``--wording alt`` writes a second family with other lines of business, other companies and other
+sentences (``alt_*`` calls). It was written after the vocabulary and ASR settings were chosen on
+the first family, to check that they carry over to wording they were not chosen on:
+
+    .venv/bin/python benchmarks/asr_eval_set.py --wording alt --count 40 --seed 23 \
+        --out benchmarks/data/asr_alt/scripts
 """
 
 from __future__ import annotations
@@ -98,6 +105,12 @@ def call_script(rng: random.Random, index: int) -> dict:
         agent_turns.append(f"您的包裹已经到达配送站，预计{date(rng)}送达，运费{amount(rng)}会退还给您。")
     customer_turns.append(rng.choice(["好的，我知道了，谢谢。", "明白了，谢谢你。", "好的，没有其他问题了。"]))
     agent_turns.append(rng.choice(["请问还有其他可以帮您的吗？感谢您的来电，再见。", "感谢您的来电，祝您生活愉快，再见。"]))
+    script = _assemble(rng, index, agent_turns, customer_turns, business, company)
+    return script
+
+
+def _assemble(rng: random.Random, index: int, agent_turns: list[str], customer_turns: list[str], business: str,
+              company: str) -> dict:
     turns = []
     for position, agent_text in enumerate(agent_turns):
         turns.append({"agent": agent_text, "pause_s": round(rng.uniform(0.4, 1.2), 1)})
@@ -120,16 +133,70 @@ def call_script(rng: random.Random, index: int) -> dict:
     }
 
 
+ALT_COMPANIES = {
+    "utility": ["城南燃气", "蓝天水务", "国安电力"],
+    "travel": ["畅行旅游", "远航机票", "悦途酒店"],
+    "healthcare": ["仁和医院", "康宁体检中心"],
+    "car": ["顺风租车", "吉祥汽车售后"],
+    "education": ["启明教育", "智学网校"],
+}
+
+
+def alt_call_script(rng: random.Random, index: int) -> dict:
+    """Other wording: greeting, checks and closing phrased differently, other businesses."""
+    business = rng.choice(list(ALT_COMPANIES))
+    company = rng.choice(ALT_COMPANIES[business])
+    agent_id = digits(rng, rng.choice([4, 5]))
+    greeting = rng.choice([
+        f"{company}客服中心，我是{agent_id}号客服代表，请问您需要什么帮助？",
+        f"欢迎致电{company}，{agent_id}号为您服务，请讲。",
+        f"您好，这里是{company}，我的工号是{agent_id}，请问怎么称呼您？",
+    ])
+    agent_turns, customer_turns = [greeting], []
+    if business == "utility":
+        customer_turns.append(f"我家的户号是{digits(rng, 9)}，这个月的燃气费怎么这么高？")
+        agent_turns.append("请问是户主本人吗？麻烦报一下登记的联系电话。")
+        customer_turns.append(f"是我本人，电话{phone(rng)}。")
+        agent_turns.append(f"查到了，本月用量是{spoken_number(rng.randrange(20, 200))}立方，费用{amount(rng)}，比上月多了{amount(rng)}。")
+    elif business == "travel":
+        customer_turns.append(f"我订了{date(rng)}去成都的机票，想改签到后一天。")
+        agent_turns.append("请您提供一下订单编号和乘机人的证件号后六位。")
+        customer_turns.append(f"订单编号{digits(rng, 10)}，证件号后六位{digits(rng, 6)}。")
+        agent_turns.append(f"可以改签，需要补差价{amount(rng)}，手续费{amount(rng)}，您确认吗？")
+    elif business == "healthcare":
+        customer_turns.append(f"我想预约{date(rng)}上午的体检，就诊卡号是{digits(rng, 8)}。")
+        agent_turns.append("请问您的姓名和手机号码是多少？")
+        customer_turns.append(f"我叫王明，手机{phone(rng)}。")
+        agent_turns.append(f"已经为您预约好了，套餐价格{amount(rng)}，请空腹到二楼{spoken_number(rng.randrange(201, 230))}室报到。")
+    elif business == "car":
+        customer_turns.append(f"我的车牌尾号是{digits(rng, 3)}，想约个保养，车开了{spoken_number(rng.randrange(2, 9))}万公里。")
+        agent_turns.append("好的，请问您方便哪天把车开过来？")
+        customer_turns.append(f"{date(rng)}下午吧，我的电话是{phone(rng)}。")
+        agent_turns.append(f"给您登记好了，这次保养大概需要{amount(rng)}，工时费另算。")
+    else:
+        customer_turns.append(f"我给孩子报的课程一直没开通，付款单号是{digits(rng, 10)}。")
+        agent_turns.append("抱歉让您久等了，麻烦您说一下报名时留的手机号。")
+        customer_turns.append(f"{phone(rng)}，报的是{spoken_number(rng.randrange(2, 7))}年级数学。")
+        agent_turns.append(f"课程已经给您开通了，学费{amount(rng)}，有效期到{date(rng)}。")
+    customer_turns.append(rng.choice(["行，那就这样吧。", "好嘞，谢谢啊。", "知道了，没别的事了。"]))
+    agent_turns.append(rng.choice(["不客气，稍后请对本次服务做出评价，再见。", "感谢您的耐心，祝您一切顺利，再见。",
+                                   "好的，还有别的问题随时联系我们，再见。"]))
+    script = _assemble(rng, index, agent_turns, customer_turns, business, company)
+    script["call_id"] = f"alt_{index:03d}_{business}"
+    return script
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=40)
+    parser.add_argument("--wording", choices=["numbers", "alt"], default="numbers")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data" / "asr_eval" / "scripts")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     for index in range(args.count):
-        script = call_script(rng, index)
+        script = (alt_call_script if args.wording == "alt" else call_script)(rng, index)
         path = args.out / f"{script['call_id']}.yaml"
         path.write_text(yaml.safe_dump(script, allow_unicode=True, sort_keys=False), encoding="utf-8")
     print(f"{args.count} scripts -> {args.out}")

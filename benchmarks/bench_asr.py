@@ -2,7 +2,12 @@
 words produced on a minute of silence, noise and hold music.
 
     .venv/bin/python benchmarks/bench_asr.py [--calls benchmarks/data/asr_eval/calls]
-        [--refs benchmarks/data/asr_eval/scripts] [--hotwords default|none] [--limit N]
+        [--refs benchmarks/data/asr_eval/scripts] [--hotwords default|none] [--vocabulary on|off]
+        [--limit N] [--out F]
+
+Sets: ``benchmarks/data/asr_eval`` (48 numbers-heavy calls, on which settings and the vocabulary
+were chosen) and ``benchmarks/data/asr_alt`` (40 calls of other businesses and wording, written
+afterwards: ``--calls benchmarks/data/asr_alt/calls --refs benchmarks/data/asr_alt/scripts``).
 
 (Make the calls first: see benchmarks/asr_eval_set.py.)
 
@@ -41,12 +46,19 @@ def main() -> int:
     parser.add_argument("--calls", type=Path, default=DATA / "calls")
     parser.add_argument("--refs", type=Path, default=DATA / "scripts")
     parser.add_argument("--hotwords", choices=["default", "none"], default="default")
+    parser.add_argument("--vocabulary", choices=["on", "off"], default="on",
+                        help="rewrite homophones of service words (ASRSettings.correct_homophones)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N calls")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "results" / "asr.json")
     args = parser.parse_args()
     settings = load_settings()
+    asr_overrides = {}
     if args.hotwords == "none":
-        settings = load_settings(asr=ASRSettings(**{**settings.asr.model_dump(), "hotwords": ()}))
+        asr_overrides["hotwords"] = ()
+    if args.vocabulary == "off":
+        asr_overrides["correct_homophones"] = False
+    if asr_overrides:
+        settings = load_settings(asr=ASRSettings(**{**settings.asr.model_dump(), **asr_overrides}))
     transcriber = get_transcriber(settings)
     plain_model = plain_whisper_model(settings)
 
@@ -82,6 +94,8 @@ def main() -> int:
 
     summary = {
         "asr": transcriber.provenance.model_dump(mode="json"),
+        "calls_dir": str(args.calls),
+        "vocabulary": args.vocabulary,
         "calls": len(rows),
         "audio_s": round(audio_s, 1),
         "cer_normalized": round(normalized.cer, 4) if normalized.length else None,

@@ -9,18 +9,23 @@ machine that beats giving one decode all the threads.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
+from qa_pipeline.audio import SAMPLE_RATE_HZ
 from qa_pipeline.errors import ModelLoadError
 from qa_pipeline.registry import ModelRegistry, ResolvedModel
 from qa_pipeline.settings import ASRSettings, Settings
 from qa_pipeline.text import to_simplified
 from qa_pipeline.types import AsrProvenance, Word, round_s
+
+SKIPPED_SPEECH_S = 2.0  # this much speech without a word was skipped by the decoder
+MAX_WORD_S = 1.5  # a word lasting longer than this is stretched over speech it did not decode
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,21 +136,87 @@ class FasterWhisperTranscriber:
         return list(self._pool.map(self.transcribe, channels))
 
     def transcribe(self, samples: np.ndarray) -> list[AsrSegment]:
+        """Decode speech in ``samples``; speech the decoder skipped is decoded again on its own.
+
+        Whisper sometimes jumps ahead: it stretches a word or a segment over seconds of speech it
+        never wrote, or starts its next segment far later (seen on mixed mono calls: one sentence
+        for 30 s of dialogue). Speech that VAD finds and no word covers, for at least
+        ``SKIPPED_SPEECH_S``, is cut out and decoded by itself, once.
+        """
+        segments = decode_skipped_speech(samples, self._decode, self._settings.min_silence_duration_ms)
+        return [converted for segment in segments if (converted := _convert(segment)) is not None]
+
+    def _decode(self, samples: np.ndarray, *, hole: bool = False) -> list[Any]:
+        """faster-whisper segments. A hole is decoded without hotwords (on a clip that may start
+        mid-sentence they get recited) and may fall back to higher temperatures on a loop."""
         s = self._settings
         segments, _info = self._model.transcribe(
             samples,
             language=s.language,
             beam_size=s.beam_size,
             no_repeat_ngram_size=s.no_repeat_ngram_size,
-            temperature=list(s.temperatures),
+            temperature=[0.0, 0.2, 0.4] if hole else list(s.temperatures),
             initial_prompt=s.initial_prompt,
-            hotwords=s.hotwords_text,
+            hotwords=None if hole else s.hotwords_text,
             condition_on_previous_text=False,  # avoids Whisper's repetition loops on long audio
             vad_filter=s.vad_filter,
             vad_parameters={"min_silence_duration_ms": s.min_silence_duration_ms},
             word_timestamps=True,
         )
-        return [converted for segment in segments if (converted := _convert(segment)) is not None]
+        return list(segments)
+
+
+def decode_skipped_speech(
+    samples: np.ndarray, decode: Callable[..., list[Any]], min_silence_ms: int
+) -> list[Any]:
+    """``decode(samples)``, plus ``decode(clip, hole=True)`` of each stretch of speech it skipped
+    (see ``FasterWhisperTranscriber.transcribe``), times from the start of ``samples``."""
+    segments = decode(samples)
+    holes = _uncovered_speech(samples, segments, min_silence_ms)
+    if not holes:
+        return segments
+    segments = [_trimmed(segment) for segment in segments]
+    for start_s, end_s in holes:
+        offset_s = max(start_s - 0.2, 0.0)
+        clip = samples[int(offset_s * SAMPLE_RATE_HZ) : int((end_s + 0.2) * SAMPLE_RATE_HZ)]
+        segments.extend(_shifted(again, offset_s) for again in decode(clip, hole=True))
+    return sorted(segments, key=lambda segment: segment.start)
+
+
+def _uncovered_speech(samples: np.ndarray, segments: list[Any], min_silence_ms: int) -> list[tuple[float, float]]:
+    """Stretches of at least ``SKIPPED_SPEECH_S`` of VAD speech that no decoded word covers (a word
+    covers at most ``MAX_WORD_S`` from its start: a longer one is stretched over what it skipped)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps  # noqa: PLC0415
+
+    covered = sorted((word.start, min(word.end, word.start + MAX_WORD_S))
+                     for segment in segments for word in segment.words or ())
+    holes = []
+    for stamp in get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=min_silence_ms)):
+        position_s, end_s = stamp["start"] / SAMPLE_RATE_HZ, stamp["end"] / SAMPLE_RATE_HZ
+        for word_start_s, word_end_s in covered:
+            if word_end_s <= position_s or word_start_s >= end_s:
+                continue
+            if word_start_s - position_s >= SKIPPED_SPEECH_S:
+                holes.append((position_s, word_start_s))
+            position_s = max(position_s, word_end_s)
+        if end_s - position_s >= SKIPPED_SPEECH_S:
+            holes.append((position_s, end_s))
+    return holes
+
+
+def _trimmed(segment: Any) -> Any:
+    """The segment without the stretches it did not decode: no word longer than ``MAX_WORD_S``,
+    the end at its last word."""
+    if not segment.words:
+        return segment
+    words = [replace(word, end=min(word.end, word.start + MAX_WORD_S)) for word in segment.words]
+    return replace(segment, words=words, end=max(word.end for word in words))
+
+
+def _shifted(segment: Any, offset_s: float) -> Any:
+    """A faster-whisper segment decoded from a clip, with times from the start of the channel."""
+    words = [replace(word, start=word.start + offset_s, end=word.end + offset_s) for word in segment.words or ()]
+    return replace(segment, start=segment.start + offset_s, end=segment.end + offset_s, words=words)
 
 
 def _convert(segment: object) -> AsrSegment | None:

@@ -19,6 +19,9 @@ _SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
 _LARGE_UNITS = {"万": 10_000, "亿": 100_000_000}
 _MEASURES = "元块角分号月日年岁次笔张个位天楼层室栋秒点周期台件单份条倍"
 _NUMERAL = "零〇幺一二两三四五六七八九十百千万亿"
+# Phone numbers say 幺 for 1, which Whisper often writes 要: inside a digit string, or before six or
+# more digits (需要三五八… stays a word only when fewer digits follow).
+_YAO = re.compile(rf"(?<=[0-9{_NUMERAL}])[要腰妖](?=[0-9{_NUMERAL}])|[要腰妖](?=[0-9{_NUMERAL}]{{6}})")
 _RUN = re.compile(rf"百分之[{_NUMERAL}]+(?:点[{_NUMERAL}]+)?|[{_NUMERAL}]+(?:点[零〇幺一二三四五六七八九]+)?")
 
 
@@ -27,7 +30,10 @@ def inverse_normalize(text: str) -> str:
 
     >>> inverse_normalize("工号一零二四，金额三千二百元，十二月十三号，三点五倍，百分之五十，等一下")
     '工号1024，金额3200元，12月13号，3.5倍，50%，等一下'
+    >>> inverse_normalize("电话是要3180967929，158要809948，我要3个")
+    '电话是13180967929，1581809948，我要3个'
     """
+    text = _YAO.sub(lambda match: "1" if text[match.end()].isdigit() else "幺", text)
     return _RUN.sub(lambda match: _convert(match.group(0), text, match.end()), text)
 
 

@@ -10,6 +10,8 @@ into turns by speaker when a diarization is given (``qa_pipeline.diarization``).
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
 
 from qa_pipeline.asr import AsrSegment, Transcriber
 from qa_pipeline.asr_guards import find_hotword_echo, is_hallucination
@@ -18,6 +20,7 @@ from qa_pipeline.itn import inverse_normalize
 from qa_pipeline.settings import ASRSettings
 from qa_pipeline.text import normalize_for_matching
 from qa_pipeline.types import Diarization, Recording, Transcript, Turn, Word, round_s
+from qa_pipeline.vocabulary import VocabularyCorrector, build_corrector
 
 
 def transcribe_recording(
@@ -36,7 +39,8 @@ def transcribe_recording(
         options: the ASR settings the transcriber was given; used here for ``turn_split_gap_s``
             (a longer pause between words starts a new turn: an ASR segment can span several
             utterances of one party while the other talks), ``drop_hallucinations`` and the
-            prompt and hotwords whose echoes are dropped.
+            prompt and hotwords whose echoes are dropped, and the vocabulary whose homophones
+            are rewritten (``correct_homophones``, ``vocabulary_files``).
         diarization: for a mono recording, who spoke when: turns are cut where the speaker
             changes, each word going to the speaker whose segment it falls in.
 
@@ -48,6 +52,7 @@ def transcribe_recording(
     duration_s = recording.duration_s
     turns: list[Turn] = []
     dropped: dict[str, int] = {}
+    corrector = vocabulary_corrector(options)
     per_channel = transcriber.transcribe_channels([audio.channel(index) for index in range(audio.num_channels)])
     for channel, segments in enumerate(per_channel):
         for segment in segments:
@@ -57,6 +62,8 @@ def transcribe_recording(
                     dropped[reason] = dropped.get(reason, 0) + 1
                 if segment is None:
                     continue
+            if corrector is not None:
+                segment = correct_segment(segment, corrector)
             for start_s, end_s, text, words in _split_at_pauses(segment, options.turn_split_gap_s):
                 start_s = min(start_s, duration_s)
                 turns.append(
@@ -77,15 +84,53 @@ def transcribe_recording(
     if dropped:
         reasons = ", ".join(f"{count} × {reason}" for reason, count in sorted(dropped.items()))
         warnings.append(f"dropped ASR text that looked invented: {reasons}")
+    provenance = transcriber.provenance
+    if corrector is not None:
+        provenance = provenance.model_copy(
+            update={"options": {**provenance.options, "vocabulary": corrector.fingerprint}}
+        )
     return Transcript(
         call_id=recording.call_id,
         recording_sha256=recording.sha256,
         duration_s=duration_s,
         num_channels=audio.num_channels,
         turns=tuple(turns),
-        asr=transcriber.provenance,
+        asr=provenance,
         warnings=tuple(warnings),
     )
+
+
+def vocabulary_corrector(options: ASRSettings) -> VocabularyCorrector | None:
+    """The homophone corrector these settings ask for (built once per process), or None."""
+    if not options.correct_homophones:
+        return None
+    return _corrector(options.vocabulary_files, options.hotwords)
+
+
+@lru_cache(maxsize=4)
+def _corrector(files: tuple[Path, ...], hotwords: tuple[str, ...]) -> VocabularyCorrector:
+    return build_corrector(files, hotwords)
+
+
+def correct_segment(segment: AsrSegment, corrector: VocabularyCorrector) -> AsrSegment:
+    """The segment with vocabulary homophones rewritten in its text and its words alike.
+
+    Corrections are found on the words joined together (a word may hold part of a term) and
+    written back character by character, so each word keeps its times.
+    """
+    if not segment.words:
+        text = corrector.correct(segment.text)
+        return segment if text == segment.text else replace(segment, text=text)
+    joined = "".join(word.text for word in segment.words)
+    corrected = corrector.correct(joined)
+    if corrected == joined:
+        return segment
+    words, position = [], 0
+    for word in segment.words:
+        piece = corrected[position : position + len(word.text)]
+        position += len(word.text)
+        words.append(word if piece == word.text else word.model_copy(update={"text": piece}))
+    return replace(segment, text=corrector.correct(segment.text), words=tuple(words))
 
 
 def split_by_speaker(turn: Turn, diarization: Diarization) -> list[Turn]:

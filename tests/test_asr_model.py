@@ -1,9 +1,13 @@
-"""The real Whisper model on audio that has no speech, and on a very short call (marked `model`)."""
+"""The real Whisper model on audio that has no speech, on a very short call and on a mixed mono
+call (marked `model`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
 from audio_factory import write_audio
 from conftest import SAMPLES_DIR
 
@@ -60,3 +64,18 @@ def test_a_three_second_call_is_transcribed(tmp_path, settings):
     assert result.duration_s == 3.0
     assert result.turns and "您好" in result.turns[0].text and result.turns[0].channel == 0
     assert all(word.end_s <= 3.0 for turn in result.turns for word in turn.words)
+
+
+@pytest.mark.model
+def test_every_party_of_a_mixed_mono_call_is_transcribed(settings):
+    """Every turn of the three-voice transfer call (one channel, three voices) has words within it,
+    and no word is stretched over a turn (Whisper can jump ahead on mixed calls; see
+    test_asr_parts for the re-decoding of what it skipped)."""
+    data = Path(__file__).parent / "data"
+    recording, audio = read_recording(data / "three_voices.wav", settings=settings.audio)
+    result = transcribe_recording(recording, audio, get_transcriber(settings), settings.asr)
+    words = [word for turn in result.turns for word in turn.words]
+    for turn in yaml.safe_load((data / "three_voices.yaml").read_text("utf-8"))["turns"]:
+        inside = [w for w in words if turn["start_s"] - 0.5 <= (w.start_s + w.end_s) / 2 <= turn["end_s"] + 0.5]
+        assert len(inside) >= 3, (turn, [turn.text for turn in result.turns])
+    assert max(word.end_s - word.start_s for word in words) <= 3.0

@@ -1,15 +1,22 @@
-"""ASR pieces that need no model: hallucination guards, ITN, device planning, CER evaluation."""
+"""ASR pieces that need no model: hallucination guards, ITN, device planning, CER evaluation,
+finding speech the decoder skipped."""
 
+from pathlib import Path
+
+import numpy as np
 import pytest
+import yaml
 from conftest import SAMPLES_DIR
+from faster_whisper.transcribe import Segment, Word
 from transcripts import transcript, turn
 
-from qa_pipeline.asr import plan_device
+from qa_pipeline.asr import MAX_WORD_S, SKIPPED_SPEECH_S, _uncovered_speech, decode_skipped_speech, plan_device
 from qa_pipeline.asr_guards import is_hallucination
+from qa_pipeline.audio import read_recording
 from qa_pipeline.errors import ModelLoadError
 from qa_pipeline.evaluation import WHOLE_CALL, Reference, call_cer, find_reference, normalized_view
 from qa_pipeline.itn import inverse_normalize
-from qa_pipeline.settings import ASRSettings
+from qa_pipeline.settings import ASRSettings, AudioSettings
 from qa_pipeline.types import Role
 
 PROMPT = "以下是普通话的句子。"
@@ -56,6 +63,10 @@ def test_low_confidence_on_silence_is_dropped_but_confident_speech_kept():
         ("十分感谢", "十分感谢"),
         ("十分钟", "10分钟"),
         ("打一二三一五", "打12315"),
+        ("电话是要三一八零九六七九二九", "电话是13180967929"),  # 幺 heard as 要
+        ("158要809948", "1581809948"),
+        ("需要三个人", "需要3个人"),
+        ("我要一二三", "我要123"),
     ],
 )
 def test_inverse_text_normalization(spoken, written):
@@ -105,3 +116,55 @@ def test_references_are_found_by_name(tmp_path):
 
 def test_normalized_view():
     assert normalized_view("您好！工號一零二四，嗯，三千二百元。") == "您好工号10243200元"
+
+
+
+def _fw_segment(words: list[tuple[float, float, str]]) -> Segment:
+    return Segment(id=0, seek=0, start=words[0][0], end=words[-1][1], text="".join(w[2] for w in words), tokens=[],
+                   avg_logprob=-0.3, compression_ratio=1.2, no_speech_prob=0.1, temperature=0.0,
+                   words=[Word(start=a, end=b, word=text, probability=0.9) for a, b, text in words])
+
+
+def test_speech_the_decoder_skipped_is_decoded_again():
+    """Whisper wrote the first turn of the three-voice call and stretched its last word over 12 s:
+    each stretch of speech no word covers is decoded on its own, and its text lands at its time."""
+    data = Path(__file__).parent / "data"
+    samples = read_recording(data / "three_voices.wav", settings=AudioSettings())[1].channel(0)
+    turns = yaml.safe_load((data / "three_voices.yaml").read_text("utf-8"))["turns"]
+    first = turns[0]
+    words = [(first["start_s"] + i * 0.5, first["start_s"] + (i + 1) * 0.5, "好")
+             for i in range(int((first["end_s"] - first["start_s"]) / 0.5) - 1)]
+    stretched_start_s = words[-1][1]
+    words.append((stretched_start_s, stretched_start_s + 12.0, "您"))
+    calls = []
+
+    def decode(clip, *, hole=False):
+        calls.append((len(clip) / 16000, hole))
+        return [_fw_segment(words)] if not hole else [_fw_segment([(0.3, 0.6, "补"), (0.6, 0.9, "上")])]
+
+    segments = decode_skipped_speech(samples, decode, 500)
+    holes = _uncovered_speech(samples, [_fw_segment(words)], 500)
+    assert holes and all(end - start >= SKIPPED_SPEECH_S for start, end in holes)
+    assert holes[0][0] >= stretched_start_s + MAX_WORD_S - 0.05  # the stretched word covers its first 1.5 s
+    for later in turns[1:]:  # every later turn is speech to decode again
+        inside = sum(max(0.0, min(end, later["end_s"]) - max(start, later["start_s"])) for start, end in holes)
+        assert inside >= 0.6 * (later["end_s"] - later["start_s"]), later
+    assert [hole for _, hole in calls] == [False] + [True] * len(holes)
+    assert len(segments) == 1 + len(holes)
+    assert segments[0].words[-1].end == pytest.approx(stretched_start_s + MAX_WORD_S)  # trimmed
+    for (start_s, _), again in zip(holes, segments[1:]):
+        assert again.text == "补上" and again.start == pytest.approx(max(start_s - 0.2, 0) + 0.3)
+        assert again.words[0].start == again.start
+    assert [segment.start for segment in segments] == sorted(segment.start for segment in segments)
+
+
+def test_nothing_is_decoded_twice_when_words_cover_the_speech():
+    samples = read_recording(Path(__file__).parent / "data" / "three_voices.wav", settings=AudioSettings())[1].channel(0)
+    everything = _fw_segment([(t, t + 0.4, "好") for t in np.arange(0, len(samples) / 16000, 0.4)])
+    calls = []
+
+    def decode(clip, *, hole=False):
+        calls.append(hole)
+        return [everything]
+
+    assert decode_skipped_speech(samples, decode, 500) == [everything] and calls == [False]

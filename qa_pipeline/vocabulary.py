@@ -1,0 +1,147 @@
+"""Domain vocabulary: write misheard service words the way they are said on calls.
+
+Whisper base hears 「话费」 as 「花费」, 「收货」 as 「收获」, 「可以」 as 「可疑」: same syllables,
+other characters (often another tone). ``VocabularyCorrector`` rewrites a run of characters as a
+vocabulary word when every character has the word's toneless pinyin syllable, so the transcript
+says what was meant. Rules then match it, and so does a reviewer's search.
+
+Guards against rewriting what was really said:
+- numerals are never touched (一级 does not become 移机; digit strings stay as heard);
+- a run that is itself a common word (jieba frequency ≥ ``common_word_min_frequency``: 以及,
+  其它) is kept;
+- longer words win over shorter ones, and a character is rewritten at most once.
+
+The replacement has the same length as what it replaces, so word timestamps stay aligned.
+The vocabulary is ``qa_pipeline/resources/service_terms.txt``, the configured hotwords and any
+center word lists (``ASRSettings.vocabulary_files``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from qa_pipeline.errors import ConfigurationError
+
+BUILTIN_TERMS_FILE = Path(__file__).with_name("resources") / "service_terms.txt"
+_NUMERALS = frozenset("零〇幺一二两三四五六七八九十百千万亿0123456789０１２３４５６７８９")
+
+
+@lru_cache(maxsize=65536)
+def _syllable(char: str) -> str | None:
+    """The toneless pinyin of a Chinese character (its most common reading), else None."""
+    from pypinyin import lazy_pinyin  # noqa: PLC0415
+
+    syllable = lazy_pinyin(char, errors="default")[0]
+    return None if syllable == char else syllable
+
+
+def _word_syllables(word: str) -> tuple[str, ...] | None:
+    """The word's syllables, read as a word (heteronyms in context: 还款 → huan kuan)."""
+    from pypinyin import lazy_pinyin  # noqa: PLC0415
+
+    syllables = lazy_pinyin(word, errors="default")
+    if len(syllables) != len(word) or any(syllable == char for syllable, char in zip(syllables, word)):
+        return None
+    return tuple(syllables)
+
+
+@lru_cache(maxsize=1)
+def _common_words(min_frequency: int) -> frozenset[str]:
+    """Words of two to four characters that jieba's dictionary counts at least ``min_frequency``."""
+    import jieba  # noqa: PLC0415
+
+    words = set()
+    with jieba.dt.get_dict_file() as dictionary:
+        for line in dictionary:
+            word, frequency, *_ = line.decode("utf-8").split(" ")
+            if 2 <= len(word) <= 4 and int(frequency) >= min_frequency:
+                words.add(word)
+    return frozenset(words)
+
+
+def read_terms(path: Path) -> list[str]:
+    """The words of a vocabulary file: whitespace-separated, '#' starts a comment."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{path}: cannot read the vocabulary file ({exc}); fix or remove it") from exc
+    return [word for line in lines for word in line.split("#", 1)[0].split()]
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """One rewrite: ``heard`` at character ``start`` became ``term``."""
+
+    start: int
+    heard: str
+    term: str
+
+
+class VocabularyCorrector:
+    """Rewrites homophones of vocabulary words (see the module docstring)."""
+
+    def __init__(self, terms: Iterable[str], *, common_word_min_frequency: int = 5000) -> None:
+        by_first_syllable: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        kept = set()
+        for term in sorted(set(terms), key=lambda word: (-len(word), word)):
+            syllables = _word_syllables(term) if len(term) >= 2 else None
+            if syllables is None or any(char in _NUMERALS for char in term):
+                continue  # single characters, Latin words and numerals are left to the decoder
+            by_first_syllable.setdefault(syllables[0], []).append((term, syllables))
+            kept.add(term)
+        self._by_first_syllable = by_first_syllable
+        self._common = _common_words(common_word_min_frequency) if common_word_min_frequency else frozenset()
+        self.terms = frozenset(kept)
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the vocabulary (it changes transcripts, so stored results note it)."""
+        return hashlib.sha256("\n".join(sorted(self.terms)).encode()).hexdigest()[:12]
+
+    def corrections(self, text: str) -> list[Correction]:
+        """What would be rewritten in ``text``, left to right, longest word first at each place."""
+        syllables = [None if char in _NUMERALS else _syllable(char) for char in text]
+        taken = [False] * len(text)
+        found = []
+        for start, first in enumerate(syllables):
+            if first is None or taken[start]:
+                continue
+            for term, term_syllables in self._by_first_syllable.get(first, ()):
+                end = start + len(term)
+                heard = text[start:end]
+                if (
+                    end > len(text)
+                    or any(taken[start:end])
+                    or tuple(syllables[start:end]) != term_syllables
+                ):
+                    continue
+                if heard != term and heard not in self._common:
+                    found.append(Correction(start, heard, term))
+                taken[start:end] = [True] * len(term)  # a matching word, rewritten or not, is settled
+                break
+        return found
+
+    def correct(self, text: str) -> str:
+        """``text`` with homophones of vocabulary words rewritten (same length).
+
+        >>> corrector = VocabularyCorrector(["话费", "收货", "可以", "移机"])
+        >>> corrector.correct("我想查一下花费，收获地址可疑改吗，以及一级")
+        '我想查一下话费，收货地址可以改吗，以及一级'
+        """
+        chars = list(text)
+        for correction in self.corrections(text):
+            chars[correction.start : correction.start + len(correction.term)] = correction.term
+        return "".join(chars)
+
+
+def build_corrector(files: Iterable[Path], extra_terms: Iterable[str] = (), *, builtin: bool = True) -> VocabularyCorrector:
+    """A corrector for the built-in service terms (unless ``builtin`` is False), the words in
+    ``files`` and ``extra_terms`` (the hotwords)."""
+    terms = list(extra_terms)
+    for path in ([BUILTIN_TERMS_FILE] if builtin else []) + list(files):
+        terms += read_terms(Path(path))
+    return VocabularyCorrector(terms)

@@ -1,0 +1,81 @@
+"""Homophones of service words are rewritten, and nothing else is."""
+
+from dataclasses import replace
+
+import pytest
+
+from qa_pipeline.asr import AsrSegment
+from qa_pipeline.errors import ConfigurationError
+from qa_pipeline.settings import ASRSettings
+from qa_pipeline.transcribe import correct_segment, vocabulary_corrector
+from qa_pipeline.types import Word
+from qa_pipeline.vocabulary import VocabularyCorrector, build_corrector, read_terms
+
+
+@pytest.fixture(scope="module")
+def builtin():
+    return build_corrector([])
+
+
+@pytest.mark.parametrize(
+    ("heard", "meant"),
+    [
+        ("我想查一下上个月的花费", "我想查一下上个月的话费"),
+        ("我的收获地址改一下", "我的收货地址改一下"),
+        ("请问还有什么可疑帮您", "请问还有什么可以帮您"),
+        ("请您提供一下及主的身份证", "请您提供一下机主的身份证"),
+        ("我想问一下理赔进毒", "我想问一下理赔进度"),
+        ("您的包裹到了配送战", "您的包裹到了配送站"),
+    ],
+)
+def test_misheard_service_words_are_rewritten(builtin, heard, meant):
+    assert builtin.correct(heard) == meant
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "以及其它的事情",  # common words stay, though 其它 sounds like 其他
+        "手机号是一三五一二",  # numerals are never touched
+        "我今天很忙",
+        "您的话费是八十元",  # already right
+    ],
+)
+def test_what_was_said_is_kept(builtin, said):
+    assert builtin.correct(said) == said
+
+
+def test_longer_terms_win_and_corrections_are_reported():
+    corrector = VocabularyCorrector(["保单", "保单号"], common_word_min_frequency=0)
+    assert [(c.start, c.heard, c.term) for c in corrector.corrections("我的宝单号是")] == [(2, "宝单号", "保单号")]
+
+
+def test_a_center_word_list_adds_product_names(tmp_path):
+    words = tmp_path / "center.txt"
+    words.write_text("# 产品\n畅享套餐 云闪付  # 新产品\n", encoding="utf-8")
+    assert read_terms(words) == ["畅享套餐", "云闪付"]
+    corrector = build_corrector([words])
+    assert corrector.correct("我想办畅想套餐") == "我想办畅享套餐"
+    assert "畅享套餐" in corrector.terms and corrector.fingerprint != build_corrector([]).fingerprint
+
+
+def test_an_unreadable_word_list_names_the_file(tmp_path):
+    with pytest.raises(ConfigurationError, match="missing.txt"):
+        build_corrector([tmp_path / "missing.txt"])
+
+
+def test_segment_words_keep_their_times_when_corrected(builtin):
+    words = (Word(start_s=0.0, end_s=0.4, text="查询"), Word(start_s=0.4, end_s=0.7, text="花"),
+             Word(start_s=0.7, end_s=1.0, text="费。"))
+    segment = AsrSegment(start_s=0.0, end_s=1.0, text="查询花费。", words=words)
+    corrected = correct_segment(segment, builtin)
+    assert corrected.text == "查询话费。"
+    assert [(w.text, w.start_s, w.end_s) for w in corrected.words] == [("查询", 0.0, 0.4), ("话", 0.4, 0.7),
+                                                                       ("费。", 0.7, 1.0)]
+    assert segment.text == "查询花费。"  # the input is not changed
+    assert correct_segment(replace(segment, text="好的", words=()), builtin).text == "好的"
+
+
+def test_correction_can_be_switched_off():
+    assert vocabulary_corrector(ASRSettings(correct_homophones=False)) is None
+    assert vocabulary_corrector(ASRSettings()) is vocabulary_corrector(ASRSettings())  # built once

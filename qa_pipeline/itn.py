@@ -22,6 +22,8 @@ _NUMERAL = "零〇幺一二两三四五六七八九十百千万亿"
 # Phone numbers say 幺 for 1, which Whisper often writes 要: inside a digit string, or before six or
 # more digits (需要三五八… stays a word only when fewer digits follow).
 _YAO = re.compile(rf"(?<=[0-9{_NUMERAL}])[要腰妖](?=[0-9{_NUMERAL}])|[要腰妖](?=[0-9{_NUMERAL}]{{6}})")
+# Digits written before 万/亿 (Whisper writes 「5万」 for 五万): the whole number, as for 五万.
+_ARABIC_WITH_UNIT = re.compile(r"(?<![0-9.])(\d+(?:\.\d+)?)([万亿])(?![0-9零〇幺一二两三四五六七八九十百千])")
 _RUN = re.compile(rf"百分之[{_NUMERAL}]+(?:点[{_NUMERAL}]+)?|[{_NUMERAL}]+(?:点[零〇幺一二三四五六七八九]+)?")
 
 
@@ -32,9 +34,18 @@ def inverse_normalize(text: str) -> str:
     '工号1024，金额3200元，12月13号，3.5倍，50%，等一下'
     >>> inverse_normalize("电话是要3180967929，158要809948，我要3个")
     '电话是13180967929，1581809948，我要3个'
+    >>> inverse_normalize("开了5万公里，1.5亿，五万公里，3万5千")
+    '开了50000公里，150000000，50000公里，3万5千'
     """
     text = _YAO.sub(lambda match: "1" if text[match.end()].isdigit() else "幺", text)
+    text = _ARABIC_WITH_UNIT.sub(_scaled, text)
     return _RUN.sub(lambda match: _convert(match.group(0), text, match.end()), text)
+
+
+def _scaled(match: re.Match[str]) -> str:
+    """「5万」→「50000」, 「1.5亿」→「150000000」."""
+    value = float(match.group(1)) * _LARGE_UNITS[match.group(2)]
+    return str(int(value)) if value == int(value) else match.group(0)
 
 
 def _convert(run: str, text: str, end: int) -> str:

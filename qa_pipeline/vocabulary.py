@@ -7,8 +7,9 @@ says what was meant. Rules then match it, and so does a reviewer's search.
 
 Guards against rewriting what was really said:
 - numerals are never touched (一级 does not become 移机; digit strings stay as heard);
-- a run that is itself a common word (jieba frequency ≥ ``common_word_min_frequency``: 以及,
-  其它) is kept;
+- a run that is itself a common word is kept: jieba counts it at least ``always_keep_frequency``
+  times (以及, 其它), or at least ``keep_frequency`` times and as often as the term (记住 is not
+  rewritten as 机主, 手里 not as 受理, 收获 not as 收货);
 - longer words win over shorter ones, and a character is rewritten at most once.
 
 The replacement has the same length as what it replaces, so word timestamps stay aligned.
@@ -49,18 +50,18 @@ def _word_syllables(word: str) -> tuple[str, ...] | None:
     return tuple(syllables)
 
 
-@lru_cache(maxsize=1)
-def _common_words(min_frequency: int) -> frozenset[str]:
+@lru_cache(maxsize=2)
+def _word_frequencies(min_frequency: int) -> dict[str, int]:
     """Words of two to four characters that jieba's dictionary counts at least ``min_frequency``."""
     import jieba  # noqa: PLC0415
 
-    words = set()
+    frequencies = {}
     with jieba.dt.get_dict_file() as dictionary:
         for line in dictionary:
             word, frequency, *_ = line.decode("utf-8").split(" ")
             if 2 <= len(word) <= 4 and int(frequency) >= min_frequency:
-                words.add(word)
-    return frozenset(words)
+                frequencies[word] = int(frequency)
+    return frequencies
 
 
 def read_terms(path: Path) -> list[str]:
@@ -84,7 +85,7 @@ class Correction:
 class VocabularyCorrector:
     """Rewrites homophones of vocabulary words (see the module docstring)."""
 
-    def __init__(self, terms: Iterable[str], *, common_word_min_frequency: int = 5000) -> None:
+    def __init__(self, terms: Iterable[str], *, keep_frequency: int = 1000, always_keep_frequency: int = 5000) -> None:
         by_first_syllable: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         kept = set()
         for term in sorted(set(terms), key=lambda word: (-len(word), word)):
@@ -94,7 +95,8 @@ class VocabularyCorrector:
             by_first_syllable.setdefault(syllables[0], []).append((term, syllables))
             kept.add(term)
         self._by_first_syllable = by_first_syllable
-        self._common = _common_words(common_word_min_frequency) if common_word_min_frequency else frozenset()
+        self._frequencies = _word_frequencies(keep_frequency) if keep_frequency else {}
+        self._always_keep_frequency = always_keep_frequency
         self.terms = frozenset(kept)
 
     @property
@@ -119,18 +121,22 @@ class VocabularyCorrector:
                     or tuple(syllables[start:end]) != term_syllables
                 ):
                     continue
-                if heard != term and heard not in self._common:
+                if heard != term and not self._is_common_word(heard, term):
                     found.append(Correction(start, heard, term))
                 taken[start:end] = [True] * len(term)  # a matching word, rewritten or not, is settled
                 break
         return found
 
+    def _is_common_word(self, heard: str, term: str) -> bool:
+        frequency = self._frequencies.get(heard, 0)
+        return bool(frequency) and (frequency >= self._always_keep_frequency or frequency >= self._frequencies.get(term, 0))
+
     def correct(self, text: str) -> str:
         """``text`` with homophones of vocabulary words rewritten (same length).
 
-        >>> corrector = VocabularyCorrector(["话费", "收货", "可以", "移机"])
-        >>> corrector.correct("我想查一下花费，收获地址可疑改吗，以及一级")
-        '我想查一下话费，收货地址可以改吗，以及一级'
+        >>> corrector = VocabularyCorrector(["话费", "收货", "可以", "机主", "移机"])
+        >>> corrector.correct("我想查一下花费，及主可疑改吗？请记住，以及一级")
+        '我想查一下话费，机主可以改吗？请记住，以及一级'
         """
         chars = list(text)
         for correction in self.corrections(text):

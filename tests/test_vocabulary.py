@@ -21,7 +21,7 @@ def builtin():
     ("heard", "meant"),
     [
         ("我想查一下上个月的花费", "我想查一下上个月的话费"),
-        ("我的收获地址改一下", "我的收货地址改一下"),
+        ("查一下宝单号", "查一下保单号"),
         ("请问还有什么可疑帮您", "请问还有什么可以帮您"),
         ("请您提供一下及主的身份证", "请您提供一下机主的身份证"),
         ("我想问一下理赔进毒", "我想问一下理赔进度"),
@@ -36,6 +36,7 @@ def test_misheard_service_words_are_rewritten(builtin, heard, meant):
     "said",
     [
         "以及其它的事情",  # common words stay, though 其它 sounds like 其他
+        "请记住您的密码，钱在我手里",  # as common as 机主 / 受理: what was said
         "手机号是一三五一二",  # numerals are never touched
         "我今天很忙",
         "您的话费是八十元",  # already right
@@ -46,7 +47,7 @@ def test_what_was_said_is_kept(builtin, said):
 
 
 def test_longer_terms_win_and_corrections_are_reported():
-    corrector = VocabularyCorrector(["保单", "保单号"], common_word_min_frequency=0)
+    corrector = VocabularyCorrector(["保单", "保单号"], keep_frequency=0)
     assert [(c.start, c.heard, c.term) for c in corrector.corrections("我的宝单号是")] == [(2, "宝单号", "保单号")]
 
 

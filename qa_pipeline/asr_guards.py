@@ -18,6 +18,7 @@ BOILERPLATE = (
     "字幕由", "字幕提供", "字幕制作", "中文字幕", "请不吝点赞", "点赞订阅", "订阅转发", "打赏支持", "明镜与点点",
     "谢谢观看", "感谢观看", "欢迎订阅", "小铃铛", "amara", "本视频", "下期再见", "我们下期",
 )
+PROMPT_ECHO_MIN_CHARS = 8
 _REPEAT = re.compile(r"(.{2,12}?)\1{3,}")  # a unit of 2-12 characters said 4+ times in a row
 
 
@@ -41,6 +42,10 @@ def is_hallucination(
 
     >>> is_hallucination("以下是普通话的句子。", prompt="以下是普通话的句子。")
     'repeats the prompt'
+    >>> is_hallucination("我的电话是幺三八一二三四五六七八", prompt="以下是普通话的句子。我的电话是幺三八一二三四五六七八。")
+    'repeats the prompt'
+    >>> is_hallucination("我的电话是", prompt="以下是普通话的句子。我的电话是幺三八一二三四五六七八。") is None
+    True
     >>> is_hallucination("您好，请问有什么可以帮您？") is None
     True
     """
@@ -50,7 +55,10 @@ def is_hallucination(
         return "no words"
     if prompt:
         normalized_prompt = normalize_for_matching(prompt)
-        if normalized_prompt and (normalized in normalized_prompt or normalized_prompt in normalized):
+        # A piece of the prompt counts once it is long enough not to be what a caller says
+        # (「我的电话是」, 「工号」 alone are speech; 「我的电话是13812345678」 is the prompt's).
+        long_enough = len(normalized) >= min(PROMPT_ECHO_MIN_CHARS, len(normalized_prompt))
+        if normalized_prompt and ((long_enough and normalized in normalized_prompt) or normalized_prompt in normalized):
             return "repeats the prompt"
     lowered = normalized.lower()
     if any(phrase in lowered for phrase in _NORMALIZED_BOILERPLATE):

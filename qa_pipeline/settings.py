@@ -47,7 +47,10 @@ class ASRSettings(BaseModel):
     temperatures: tuple[float, ...] = (0.0,)
     no_repeat_ngram_size: int = Field(default=0, ge=0)  # >0 blocks repeated n-grams; 3 hurt digit strings
     language: str = "zh"
-    initial_prompt: str | None = "以下是普通话的句子。"  # steers Whisper to Simplified Mandarin
+    # Steers Whisper to Simplified Mandarin, and to write spoken digit strings as it hears them
+    # (幺三八…, 工号零二四七): measured 0.7 points of CER lower on the numbers-heavy calls and 1.7 on
+    # calls of other wording than 「以下是普通话的句子。」 alone (benchmarks/bench_asr.py).
+    initial_prompt: str | None = "以下是普通话的句子。我的电话是幺三八一二三四五六七八，工号零二四七。"
     hotwords: tuple[str, ...] = DEFAULT_HOTWORDS  # domain and product words; () for none
     vad_filter: bool = True  # Silero VAD: decode speech only, no text on silence
     min_silence_duration_ms: int = Field(default=500, ge=0)  # VAD: gap that splits speech

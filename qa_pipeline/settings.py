@@ -56,7 +56,7 @@ class ASRSettings(BaseModel):
     min_silence_duration_ms: int = Field(default=500, ge=0)  # VAD: gap that splits speech
     turn_split_gap_s: float = Field(default=1.0, gt=0)  # a longer pause between words starts a new turn
     drop_hallucinations: bool = True  # prompt echoes, subtitle boilerplate, loops (asr_guards.py)
-    # Homophones of service words are rewritten as the word (花费→话费, 收获→收货; see
+    # Homophones of service words are rewritten as the word (花费→话费, 及主→机主; see
     # qa_pipeline/vocabulary.py): the built-in service terms, the hotwords and these word lists
     # (one or more words per line, '#' comments). Measured in benchmarks/bench_asr.py.
     correct_homophones: bool = True

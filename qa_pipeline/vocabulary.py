@@ -1,6 +1,6 @@
 """Domain vocabulary: write misheard service words the way they are said on calls.
 
-Whisper base hears 「话费」 as 「花费」, 「收货」 as 「收获」, 「可以」 as 「可疑」: same syllables,
+Whisper base hears 「话费」 as 「花费」, 「机主」 as 「及主」, 「可以」 as 「可疑」: same syllables,
 other characters (often another tone). ``VocabularyCorrector`` rewrites a run of characters as a
 vocabulary word when every character has the word's toneless pinyin syllable, so the transcript
 says what was meant. Rules then match it, and so does a reviewer's search.

@@ -105,12 +105,13 @@ def call_script(rng: random.Random, index: int) -> dict:
         agent_turns.append(f"您的包裹已经到达配送站，预计{date(rng)}送达，运费{amount(rng)}会退还给您。")
     customer_turns.append(rng.choice(["好的，我知道了，谢谢。", "明白了，谢谢你。", "好的，没有其他问题了。"]))
     agent_turns.append(rng.choice(["请问还有其他可以帮您的吗？感谢您的来电，再见。", "感谢您的来电，祝您生活愉快，再见。"]))
-    script = _assemble(rng, index, agent_turns, customer_turns, business, company)
-    return script
+    return _assemble(rng, agent_turns, customer_turns, call_id=f"asr_{index:03d}_{business}",
+                     description=f"{company}: numbers-heavy {business} call")
 
 
-def _assemble(rng: random.Random, index: int, agent_turns: list[str], customer_turns: list[str], business: str,
-              company: str) -> dict:
+def _assemble(rng: random.Random, agent_turns: list[str], customer_turns: list[str], *, call_id: str,
+              description: str) -> dict:
+    """The call script: turns alternating agent and customer, voices, codec and noise drawn."""
     turns = []
     for position, agent_text in enumerate(agent_turns):
         turns.append({"agent": agent_text, "pause_s": round(rng.uniform(0.4, 1.2), 1)})
@@ -118,8 +119,8 @@ def _assemble(rng: random.Random, index: int, agent_turns: list[str], customer_t
             turns.append({"customer": customer_turns[position], "pause_s": round(rng.uniform(0.4, 1.2), 1)})
     agent_channel = rng.randrange(2)
     return {
-        "call_id": f"asr_{index:03d}_{business}",
-        "description": f"{company}: numbers-heavy {business} call",
+        "call_id": call_id,
+        "description": description,
         "direction": "in",
         "agent_channel": agent_channel,
         "encoding": rng.choice(["alaw", "alaw", "mulaw", "pcm16"]),
@@ -181,9 +182,8 @@ def alt_call_script(rng: random.Random, index: int) -> dict:
     customer_turns.append(rng.choice(["行，那就这样吧。", "好嘞，谢谢啊。", "知道了，没别的事了。"]))
     agent_turns.append(rng.choice(["不客气，稍后请对本次服务做出评价，再见。", "感谢您的耐心，祝您一切顺利，再见。",
                                    "好的，还有别的问题随时联系我们，再见。"]))
-    script = _assemble(rng, index, agent_turns, customer_turns, business, company)
-    script["call_id"] = f"alt_{index:03d}_{business}"
-    return script
+    return _assemble(rng, agent_turns, customer_turns, call_id=f"alt_{index:03d}_{business}",
+                     description=f"{company}: {business} call in other wording")
 
 
 def main() -> None:

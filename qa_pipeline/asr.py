@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from qa_pipeline.audio import SAMPLE_RATE_HZ
+from qa_pipeline.audio import SAMPLE_RATE_HZ, speech_regions
 from qa_pipeline.errors import ModelLoadError
 from qa_pipeline.registry import ModelRegistry, ResolvedModel
 from qa_pipeline.settings import ASRSettings, Settings
@@ -186,13 +186,12 @@ def decode_skipped_speech(
 def _uncovered_speech(samples: np.ndarray, segments: list[Any], min_silence_ms: int) -> list[tuple[float, float]]:
     """Stretches of at least ``SKIPPED_SPEECH_S`` of VAD speech that no decoded word covers (a word
     covers at most ``MAX_WORD_S`` from its start: a longer one is stretched over what it skipped)."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps  # noqa: PLC0415
-
     covered = sorted((word.start, min(word.end, word.start + MAX_WORD_S))
                      for segment in segments for word in segment.words or ())
     holes = []
-    for stamp in get_speech_timestamps(samples, VadOptions(min_silence_duration_ms=min_silence_ms)):
-        position_s, end_s = stamp["start"] / SAMPLE_RATE_HZ, stamp["end"] / SAMPLE_RATE_HZ
+    # The speech faster-whisper's own VAD filter decodes (its default padding and minimum length).
+    for position_s, end_s in speech_regions(samples, min_silence_s=min_silence_ms / 1000, speech_pad_s=0.4,
+                                            min_speech_s=0.0):
         for word_start_s, word_end_s in covered:
             if word_end_s <= position_s or word_start_s >= end_s:
                 continue

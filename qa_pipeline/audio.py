@@ -54,6 +54,22 @@ def seconds_to_samples(seconds: float, sample_rate_hz: int = SAMPLE_RATE_HZ) -> 
     return int(round(seconds * sample_rate_hz))
 
 
+def speech_regions(
+    samples: np.ndarray, *, min_silence_s: float = 0.3, speech_pad_s: float = 0.03, min_speech_s: float = 0.15
+) -> list[tuple[float, float]]:
+    """Speech (start_s, end_s) in 16 kHz samples by Silero VAD (bundled with faster-whisper).
+
+    Pauses of ``min_silence_s`` split regions; each region is widened by ``speech_pad_s`` on both
+    sides; shorter bursts than ``min_speech_s`` are not speech.
+    """
+    from faster_whisper.vad import VadOptions, get_speech_timestamps  # noqa: PLC0415
+
+    options = VadOptions(min_silence_duration_ms=round(min_silence_s * 1000), speech_pad_ms=round(speech_pad_s * 1000),
+                         min_speech_duration_ms=round(min_speech_s * 1000))
+    stamps = get_speech_timestamps(samples.astype(np.float32), options, sampling_rate=SAMPLE_RATE_HZ)
+    return [(stamp["start"] / SAMPLE_RATE_HZ, stamp["end"] / SAMPLE_RATE_HZ) for stamp in stamps]
+
+
 def sha256_of_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:

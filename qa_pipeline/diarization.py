@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from qa_pipeline.audio import SAMPLE_RATE_HZ, DecodedAudio, seconds_to_samples
+from qa_pipeline.audio import SAMPLE_RATE_HZ, DecodedAudio, seconds_to_samples, speech_regions
 from qa_pipeline.errors import ConfigurationError, ModelLoadError
 from qa_pipeline.settings import DiarizationSettings, Settings
 from qa_pipeline.types import Diarization, SpeakerSegment, Transcript, round_s
@@ -158,16 +158,6 @@ def diarization_from_annotation(annotation: Any, method: str) -> Diarization:
         segments.append(SpeakerSegment(start_s=round_s(max(start_s, 0)), end_s=round_s(max(end_s, start_s, 0)),
                                        speaker=name))
     return Diarization(segments=tuple(segments), num_speakers=len(names), method=method)
-
-
-def speech_regions(samples: np.ndarray, *, min_silence_s: float = 0.3) -> list[tuple[float, float]]:
-    """Speech (start_s, end_s) by Silero VAD; pauses of ``min_silence_s`` split regions."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps  # noqa: PLC0415
-
-    options = VadOptions(min_silence_duration_ms=int(min_silence_s * 1000), speech_pad_ms=30,
-                         min_speech_duration_ms=150)
-    stamps = get_speech_timestamps(samples.astype(np.float32), options, sampling_rate=SAMPLE_RATE_HZ)
-    return [(s["start"] / SAMPLE_RATE_HZ, s["end"] / SAMPLE_RATE_HZ) for s in stamps]
 
 
 def cluster_embeddings(embeddings: np.ndarray, windows: np.ndarray, settings: DiarizationSettings) -> np.ndarray:

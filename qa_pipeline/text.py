@@ -36,6 +36,17 @@ _FIRST_CODE = 0xE000  # Private Use Area: normalization drops such characters fr
 
 
 @lru_cache(maxsize=65536)
+def toneless_syllable(char: str) -> str | None:
+    """The toneless pinyin syllable of a Chinese character (its most common reading), else None.
+
+    >>> toneless_syllable("话"), toneless_syllable("花"), toneless_syllable("A")
+    ('hua', 'hua', None)
+    """
+    syllable = _lazy_pinyin()(char, errors="default")[0]
+    return None if syllable == char else syllable
+
+
+@lru_cache(maxsize=65536)
 def sound_key(char: str) -> str:
     """One character standing for how ``char`` sounds: its toneless pinyin syllable.
 
@@ -47,8 +58,8 @@ def sound_key(char: str) -> str:
     >>> sound_key("工") == sound_key("公") and sound_key("工") != sound_key("号")
     True
     """
-    syllable = _lazy_pinyin()(char, errors="default")[0]
-    if syllable == char:
+    syllable = toneless_syllable(char)
+    if syllable is None:
         return char
     if syllable not in _SYLLABLE_CODES:
         _SYLLABLE_CODES[syllable] = chr(_FIRST_CODE + len(_SYLLABLE_CODES))

@@ -26,18 +26,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from qa_pipeline.errors import ConfigurationError
+from qa_pipeline.text import toneless_syllable
 
 BUILTIN_TERMS_FILE = Path(__file__).with_name("resources") / "service_terms.txt"
 _NUMERALS = frozenset("零〇幺一二两三四五六七八九十百千万亿0123456789０１２３４５６７８９")
-
-
-@lru_cache(maxsize=65536)
-def _syllable(char: str) -> str | None:
-    """The toneless pinyin of a Chinese character (its most common reading), else None."""
-    from pypinyin import lazy_pinyin  # noqa: PLC0415
-
-    syllable = lazy_pinyin(char, errors="default")[0]
-    return None if syllable == char else syllable
 
 
 def _word_syllables(word: str) -> tuple[str, ...] | None:
@@ -106,7 +98,7 @@ class VocabularyCorrector:
 
     def corrections(self, text: str) -> list[Correction]:
         """What would be rewritten in ``text``, left to right, longest word first at each place."""
-        syllables = [None if char in _NUMERALS else _syllable(char) for char in text]
+        syllables = [None if char in _NUMERALS else toneless_syllable(char) for char in text]
         taken = [False] * len(text)
         found = []
         for start, first in enumerate(syllables):

@@ -34,6 +34,7 @@ from qa_pipeline.metadata import CallSource
 from qa_pipeline.pipeline import inspect_call
 from qa_pipeline.rubric import Rubric, load_rubric, score_transcript
 from qa_pipeline.settings import ASRSettings, Settings
+from qa_pipeline.transcribe import vocabulary_corrector
 from qa_pipeline.store import ResultStore
 
 log = logging.getLogger(__name__)
@@ -232,13 +233,15 @@ def run_batch(
 
 class BatchRun:
     """One batch as the store records it: opening it migrates the store (once, before any worker
-    opens it), loads the rubric (a bad one fails here, not in every call) and starts the run's row;
-    ``finish`` sums up the results and closes the row. Used by ``run_batch`` and the Prefect flow."""
+    opens it), loads the rubric and the ASR word lists (a bad one fails here, not in every call)
+    and starts the run's row; ``finish`` sums up the results and closes the row. Used by
+    ``run_batch`` and the Prefect flow."""
 
     def __init__(self, settings: Settings, source_label: str) -> None:
         self._started = time.perf_counter()
-        self.store = ResultStore(settings.store.url)
         self.rubric = load_rubric(settings.rubric)
+        vocabulary_corrector(settings.asr)
+        self.store = ResultStore(settings.store.url)
         self._run_id = self.store.start_batch_run(source_label, rubric_id=self.rubric.id,
                                                   rubric_hash=rubric_fingerprint(self.rubric),
                                                   asr_key=settings.fingerprint())

@@ -335,6 +335,24 @@ def _duplicates(store: ResultStore) -> int:
     return len(per_scorecard) + len(per_call) + len(turns)
 
 
+def test_an_unreadable_word_list_stops_the_batch_before_any_call(db_url: str, tmp_path: Path) -> None:
+    """A configuration error is not stored as a failure of every call (which would then not be
+    retried): the batch refuses to start, naming the file, and the store is untouched."""
+    write_calls(tmp_path / "calls", 2)
+    good = batch_settings(db_url, tmp_path)
+    sources = discover_calls([tmp_path / "calls"], settings=good)
+    run_batch(sources[:1], good, load_transcriber=CountingLoader())
+    before = ResultStore(db_url).counts()
+    missing = tmp_path / "products.txt"
+    bad = good.model_copy(update={"asr": good.asr.model_copy(update={"vocabulary_files": (missing,)})})
+    loader = CountingLoader()
+
+    with pytest.raises(ConfigurationError, match="products.txt"):
+        run_batch(sources, bad, load_transcriber=loader)
+
+    assert loader.loads == 0 and ResultStore(db_url).counts() == before
+
+
 def test_a_bad_database_url_is_a_clear_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="not valid"):
         ResultStore("not a url")

@@ -16,6 +16,8 @@ person, as the same person would be).
 Figures (benchmarks/results/diarization_<set>.json):
 * DER with a 0.25 s collar (pyannote.metrics), overall and on the calls with overlap;
 * number of speakers found vs 2;
+* one voice alone: each clean channel of the call diarized by itself, and the share of those
+  one-voice recordings split into more than one speaker;
 * with ``--roles``: the share of calls whose agent is found, stereo (``--agent-channel auto``) and
   mono (diarized speakers), and diarization time as a share of the ASR time on the same mono call.
 """
@@ -132,7 +134,8 @@ def main() -> int:
             metrics["overlap"](reference, hypothesis)
         row = {"call": path.stem, "voice_gap_cents": gap, "overlap": overlap, "der": round(der, 4),
                "speakers": diarization.num_speakers, "diarize_s": round(diarize_s, 3),
-               "duration_s": round(recording.duration_s, 1)}
+               "duration_s": round(recording.duration_s, 1),
+               "speakers_one_voice": [diarizer.diarize(audio.channel(c).copy()).num_speakers for c in (0, 1)]}
         if transcriber is not None:
             row.update(_roles(recording, audio, mono, diarization, reference, hypothesis, script, transcriber,
                               settings, overlap))
@@ -144,6 +147,8 @@ def main() -> int:
                "der_overlap_calls": _value(metrics["overlap"]),
                "calls_distinct_voices": sum(r["voice_gap_cents"] >= args.min_voice_gap for r in rows),
                "speakers_found": {str(k): sum(r["speakers"] == k for r in rows) for k in sorted({r["speakers"] for r in rows})},
+               "one_voice_recordings": 2 * len(rows),
+               "one_voice_split": round(sum(n > 1 for r in rows for n in r["speakers_one_voice"]) / (2 * len(rows)), 4),
                "diarize_s_per_audio_min": round(60 * sum(r["diarize_s"] for r in rows) / sum(r["duration_s"] for r in rows), 3)}
     if transcriber is not None:
         distinct = [r for r in rows if r["voice_gap_cents"] >= args.min_voice_gap]

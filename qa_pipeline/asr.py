@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from qa_pipeline.asr_guards import is_repetition_loop
 from qa_pipeline.audio import SAMPLE_RATE_HZ, speech_regions
 from qa_pipeline.errors import ModelLoadError
 from qa_pipeline.registry import ModelRegistry, ResolvedModel
@@ -26,6 +27,14 @@ from qa_pipeline.types import AsrProvenance, Word, round_s
 
 SKIPPED_SPEECH_S = 2.0  # this much speech without a word was skipped by the decoder
 MAX_WORD_S = 1.5  # a word lasting longer than this is stretched over speech it did not decode
+# Tokens a decode of a skipped stretch may write: Mandarin is ~1.35 Whisper tokens a character and
+# rarely over 7 characters a second, so 16 a second leaves room; a loop stops there instead of at
+# Whisper's 448 (one 6 s stretch looping at three temperatures took 24 s).
+HOLE_TOKENS_PER_S = 16
+HOLE_TOKENS_BASE = 24
+# A skipped stretch decoded again keeps only confident text: on its clip's silent tail Whisper
+# writes short sentences of its own (「这些人都不认识」, log-probability -1.8; real text: -0.3 to -0.6).
+HOLE_MIN_AVG_LOGPROB = -1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,24 +149,28 @@ class FasterWhisperTranscriber:
 
         Whisper sometimes jumps ahead: it stretches a word or a segment over seconds of speech it
         never wrote, or starts its next segment far later (seen on mixed mono calls: one sentence
-        for 30 s of dialogue). Speech that VAD finds and no word covers, for at least
-        ``SKIPPED_SPEECH_S``, is cut out and decoded by itself, once.
+        for 30 s of dialogue), or loops on one phrase over all of it (「请问有什么好」 × 20). Speech
+        that VAD finds and no word covers, for at least ``SKIPPED_SPEECH_S``, is cut out and
+        decoded by itself, once; a loop's words count as covering nothing.
         """
         segments = decode_skipped_speech(samples, self._decode, self._settings.min_silence_duration_ms)
         return [converted for segment in segments if (converted := _convert(segment)) is not None]
 
     def _decode(self, samples: np.ndarray, *, hole: bool = False) -> list[Any]:
         """faster-whisper segments. A hole is decoded without hotwords (on a clip that may start
-        mid-sentence they get recited) and may fall back to higher temperatures on a loop."""
+        mid-sentence they get recited) and may write only as many tokens as its length can hold
+        (``hole_token_budget``). No temperature fallback for holes either: on the evaluation sets
+        every text it gave was invented, on the silent tail of the clip (「这些人都不认识」)."""
         s = self._settings
         segments, _info = self._model.transcribe(
             samples,
             language=s.language,
             beam_size=s.beam_size,
             no_repeat_ngram_size=s.no_repeat_ngram_size,
-            temperature=[0.0, 0.2, 0.4] if hole else list(s.temperatures),
+            temperature=list(s.temperatures),
             initial_prompt=s.initial_prompt,
             hotwords=None if hole else s.hotwords_text,
+            max_new_tokens=hole_token_budget(len(samples) / SAMPLE_RATE_HZ) if hole else None,
             condition_on_previous_text=False,  # avoids Whisper's repetition loops on long audio
             vad_filter=s.vad_filter,
             vad_parameters={"min_silence_duration_ms": s.min_silence_duration_ms},
@@ -166,20 +179,39 @@ class FasterWhisperTranscriber:
         return list(segments)
 
 
+def hole_token_budget(duration_s: float) -> int | None:
+    """How many tokens the decode of a skipped stretch of ``duration_s`` may write; None (Whisper's
+    own limit of 448 with the prompt) for stretches long enough to need it.
+
+    >>> hole_token_budget(6.0)
+    120
+    >>> hole_token_budget(40.0) is None
+    True
+    """
+    budget = int(HOLE_TOKENS_BASE + HOLE_TOKENS_PER_S * duration_s)
+    return budget if budget <= 320 else None
+
+
 def decode_skipped_speech(
     samples: np.ndarray, decode: Callable[..., list[Any]], min_silence_ms: int
 ) -> list[Any]:
     """``decode(samples)``, plus ``decode(clip, hole=True)`` of each stretch of speech it skipped
-    (see ``FasterWhisperTranscriber.transcribe``), times from the start of ``samples``."""
+    or looped over (see ``FasterWhisperTranscriber.transcribe``), times from the start of
+    ``samples``. A loop is replaced by what the decode of its stretch gives; it stays (for the
+    hallucination guard to drop and count) when its stretch is not decoded again. Text decoded
+    again with an average log-probability under ``HOLE_MIN_AVG_LOGPROB`` is left out."""
     segments = decode(samples)
-    holes = _uncovered_speech(samples, segments, min_silence_ms)
+    loops = {id(segment) for segment in segments if is_repetition_loop(segment.text)}
+    holes = _uncovered_speech(samples, [segment for segment in segments if id(segment) not in loops], min_silence_ms)
     if not holes:
         return segments
-    segments = [_trimmed(segment) for segment in segments]
+    segments = [_trimmed(segment) for segment in segments
+                if id(segment) not in loops or not any(_overlaps(segment, hole) for hole in holes)]
     for start_s, end_s in holes:
         offset_s = max(start_s - 0.2, 0.0)
         clip = samples[int(offset_s * SAMPLE_RATE_HZ) : int((end_s + 0.2) * SAMPLE_RATE_HZ)]
-        segments.extend(_shifted(again, offset_s) for again in decode(clip, hole=True))
+        segments.extend(_shifted(again, offset_s) for again in decode(clip, hole=True)
+                        if again.avg_logprob >= HOLE_MIN_AVG_LOGPROB)
     return sorted(segments, key=lambda segment: segment.start)
 
 
@@ -201,6 +233,10 @@ def _uncovered_speech(samples: np.ndarray, segments: list[Any], min_silence_ms: 
         if end_s - position_s >= SKIPPED_SPEECH_S:
             holes.append((position_s, end_s))
     return holes
+
+
+def _overlaps(segment: Any, span: tuple[float, float]) -> bool:
+    return segment.start < span[1] and segment.end > span[0]
 
 
 def _trimmed(segment: Any) -> Any:

@@ -65,12 +65,26 @@ def is_hallucination(
         return "subtitle boilerplate"
     if no_speech_prob > options.max_no_speech_prob and avg_logprob < options.min_avg_logprob:
         return "no speech, low confidence"
-    if len(normalized) >= 12 and _compression_ratio(normalized) > options.max_compression_ratio:
-        return "repetition loop"
-    loop = _REPEAT.search(normalized)
-    if loop and len(loop.group(0)) >= options.max_repeated_share * len(normalized) and len(loop.group(0)) >= 8:
+    if is_repetition_loop(text, options):
         return "repetition loop"
     return None
+
+
+def is_repetition_loop(text: str, options: GuardOptions | None = None) -> bool:
+    """Whether the text is Whisper looping on a phrase: it compresses too well, or one unit of
+    2–12 characters said 4+ times in a row takes most of it.
+
+    >>> is_repetition_loop("请问有什么好请问有什么好请问有什么好请问有什么好")
+    True
+    >>> is_repetition_loop("好的好的，我明白了。")
+    False
+    """
+    options = options or GuardOptions()
+    normalized = normalize_for_matching(text)
+    if len(normalized) >= 12 and _compression_ratio(normalized) > options.max_compression_ratio:
+        return True
+    loop = _REPEAT.search(normalized)
+    return bool(loop and len(loop.group(0)) >= options.max_repeated_share * len(normalized) and len(loop.group(0)) >= 8)
 
 
 def find_hotword_echo(normalized: str, hotwords: tuple[str, ...], *, min_chain: int = 3) -> tuple[int, int] | None:

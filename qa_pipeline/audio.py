@@ -84,6 +84,7 @@ def read_recording(
     settings: AudioSettings,
     call_id: str | None = None,
     metadata: CallMetadata | None = None,
+    sha256: str | None = None,
 ) -> tuple[Recording, DecodedAudio]:
     """Check, hash and decode one audio file.
 
@@ -92,6 +93,8 @@ def read_recording(
         settings: limits (duration, size, silence level).
         call_id: defaults to the file name without extension.
         metadata: what the center knows about the call.
+        sha256: the file's hash when the caller already has it (a batch hashes each file to
+            plan it); computed otherwise.
 
     Returns:
         The ``Recording`` and its samples at 16 kHz.
@@ -127,7 +130,7 @@ def read_recording(
     recording = Recording(
         call_id=call_id or path.stem,
         path=path,
-        sha256=sha256_of_file(path),
+        sha256=sha256 or sha256_of_file(path),
         duration_s=round_s(audio.duration_s),
         sample_rate_hz=info.sample_rate_hz,
         num_channels=audio.num_channels,

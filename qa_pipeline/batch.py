@@ -6,7 +6,7 @@ Prefect task, a Dask worker); ``run_batch`` runs many on this machine with worke
 ``rescore_stored`` applies a new rubric to every stored transcript.
 
 Idempotent and resumable: a call is skipped when the store holds a scorecard for its content
-(sha256), these transcript settings (``Settings.fingerprint``) and this rubric (content hash).
+(sha256), these transcript settings (``transcribe.transcript_key``) and this rubric (content hash).
 Each call's results are written in one transaction, so a batch killed at any moment loses at most
 the calls in flight, and a restart does exactly those.
 """
@@ -34,7 +34,7 @@ from qa_pipeline.metadata import CallSource
 from qa_pipeline.pipeline import inspect_call
 from qa_pipeline.rubric import Rubric, load_rubric, score_transcript
 from qa_pipeline.settings import ASRSettings, Settings
-from qa_pipeline.transcribe import vocabulary_corrector
+from qa_pipeline.transcribe import transcript_key
 from qa_pipeline.store import ResultStore
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,8 @@ class BatchJob:
         rubric: the rubric to score with (default: load ``settings.rubric``).
         store: an open store (default: open ``settings.store.url``).
         load_transcriber: returns the ASR adapter; called once, on the first call that needs ASR.
+        asr_key: the transcript key (``transcribe.transcript_key``) when the caller has it (worker
+            processes get the one their batch opened with); computed otherwise.
     """
 
     def __init__(
@@ -119,12 +121,13 @@ class BatchJob:
         rubric: Rubric | None = None,
         store: ResultStore | None = None,
         load_transcriber: Callable[[Settings], Transcriber] = get_transcriber,
+        asr_key: str | None = None,
     ) -> None:
         self.settings = settings
         self.rubric = rubric or load_rubric(settings.rubric)
         self.store = store or ResultStore(settings.store.url)
         self.rubric_hash = rubric_fingerprint(self.rubric)
-        self.asr_key = settings.fingerprint()
+        self.asr_key = asr_key or transcript_key(settings)
         self._load_transcriber = load_transcriber
         self._transcriber: Transcriber | None = None
 
@@ -171,7 +174,7 @@ class BatchJob:
         else:
             try:
                 scorecard = inspect_call(source, settings=self.settings, rubric=self.rubric,
-                                         transcriber=self._get_transcriber())
+                                         transcriber=self._get_transcriber(), audio_sha256=audio_sha256)
             except PermanentError as exc:
                 return self._fail(source, str(exc), "permanent", started, audio_sha256=audio_sha256)
             status = "inspected"
@@ -223,11 +226,12 @@ def run_batch(
             progress(result)
 
     if settings.batch.workers == 1:
-        job = BatchJob(settings, rubric=run.rubric, store=run.store, load_transcriber=load_transcriber)
+        job = BatchJob(settings, rubric=run.rubric, store=run.store, load_transcriber=load_transcriber,
+                       asr_key=run.asr_key)
         for source in sources:
             record(job.process(source))
     else:
-        _run_in_processes(sources, worker_settings(settings), run.store, record, load_transcriber)
+        _run_in_processes(sources, worker_settings(settings), run.store, record, load_transcriber, run.asr_key)
     return run.finish(results)
 
 
@@ -240,11 +244,10 @@ class BatchRun:
     def __init__(self, settings: Settings, source_label: str) -> None:
         self._started = time.perf_counter()
         self.rubric = load_rubric(settings.rubric)
-        vocabulary_corrector(settings.asr)
+        self.asr_key = transcript_key(settings)  # reads the ASR word lists
         self.store = ResultStore(settings.store.url)
         self._run_id = self.store.start_batch_run(source_label, rubric_id=self.rubric.id,
-                                                  rubric_hash=rubric_fingerprint(self.rubric),
-                                                  asr_key=settings.fingerprint())
+                                                  rubric_hash=rubric_fingerprint(self.rubric), asr_key=self.asr_key)
 
     def finish(self, results: Iterable[CallResult]) -> BatchSummary:
         summary = BatchSummary(tuple(results), time.perf_counter() - self._started)
@@ -270,6 +273,7 @@ def _run_in_processes(
     store: ResultStore,
     record: Callable[[CallResult], None],
     load_transcriber: Callable[[Settings], Transcriber],
+    asr_key: str,
 ) -> None:
     """Calls on ``settings.batch.workers`` processes. When a worker dies, the whole pool goes with
     it and every call in flight is a suspect: new workers start, and the suspects are tried again
@@ -279,14 +283,14 @@ def _run_in_processes(
     context = multiprocessing.get_context("spawn")  # no fork of a process holding model threads
     while queue or suspects:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                 initargs=(settings, load_transcriber)) as pool:
+                                 initargs=(settings, load_transcriber, asr_key)) as pool:
             broken = False
             while suspects and not broken:
                 source = suspects.popleft()
                 try:
                     record(pool.submit(_process_in_worker, source).result())
                 except BrokenProcessPool:
-                    record(_store_crash(store, settings, source))
+                    record(_store_crash(store, source, asr_key))
                     broken = True
             in_flight: dict[Future[CallResult], CallSource] = {}
             while (queue or in_flight) and not broken:
@@ -307,19 +311,19 @@ def _run_in_processes(
                             "one at a time", len(suspects))
 
 
-def _store_crash(store: ResultStore, settings: Settings, source: CallSource) -> CallResult:
+def _store_crash(store: ResultStore, source: CallSource, asr_key: str) -> CallResult:
     error = (f"{source.path}: the worker process died while inspecting this call alone; "
              "the recording probably crashes the decoder")
-    store.save_failure(source, error, kind="internal", asr_key=settings.fingerprint())
+    store.save_failure(source, error, kind="internal", asr_key=asr_key)
     return CallResult(source.call_id, str(source.path), "failed", error, error_kind="internal")
 
 
 _worker_job: BatchJob | None = None
 
 
-def _init_worker(settings: Settings, load_transcriber: Callable[[Settings], Transcriber]) -> None:
+def _init_worker(settings: Settings, load_transcriber: Callable[[Settings], Transcriber], asr_key: str) -> None:
     global _worker_job  # noqa: PLW0603 - one job (store, rubric, model) per worker process
-    _worker_job = BatchJob(settings, load_transcriber=load_transcriber)
+    _worker_job = BatchJob(settings, load_transcriber=load_transcriber, asr_key=asr_key)
 
 
 def _process_in_worker(source: CallSource) -> CallResult:

@@ -53,6 +53,7 @@ def inspect_call(
     rubric: Rubric,
     transcriber: Transcriber,
     timings_s: dict[str, float] | None = None,
+    audio_sha256: str | None = None,
 ) -> Scorecard:
     """Inspect one call.
 
@@ -62,6 +63,7 @@ def inspect_call(
         rubric: the QA standard to score against.
         transcriber: a loaded ASR adapter (load it once per process: ``asr.get_transcriber``).
         timings_s: if given, filled with seconds spent per stage (decode, diarize, asr, score).
+        audio_sha256: the file's hash, when the caller has just computed it.
 
     Raises:
         QAPipelineError: e.g. ``AudioError`` naming the file and the problem.
@@ -69,7 +71,7 @@ def inspect_call(
     timings = timings_s if timings_s is not None else {}
     started = time.perf_counter()
     recording, audio = read_recording(
-        source.path, settings=settings.audio, call_id=source.call_id, metadata=source.metadata
+        source.path, settings=settings.audio, call_id=source.call_id, metadata=source.metadata, sha256=audio_sha256
     )
     decoded = time.perf_counter()
     diarizer = get_diarizer(settings) if audio.num_channels == 1 else None

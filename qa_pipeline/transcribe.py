@@ -9,6 +9,7 @@ into turns by speaker when a diarization is given (``qa_pipeline.diarization``).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +18,7 @@ from qa_pipeline.asr import AsrSegment, Transcriber
 from qa_pipeline.asr_guards import find_hotword_echo, is_hallucination
 from qa_pipeline.audio import DecodedAudio
 from qa_pipeline.itn import inverse_normalize
-from qa_pipeline.settings import ASRSettings
+from qa_pipeline.settings import ASRSettings, Settings
 from qa_pipeline.text import normalize_for_matching
 from qa_pipeline.types import Diarization, Recording, Transcript, Turn, Word, round_s
 from qa_pipeline.vocabulary import VocabularyCorrector, build_corrector
@@ -100,16 +101,44 @@ def transcribe_recording(
     )
 
 
+def transcript_key(settings: Settings) -> str:
+    """What identifies the transcripts these settings make, for the results store:
+    ``Settings.fingerprint`` plus the words of the homophone vocabulary (the built-in list and the
+    content of ``vocabulary_files``): after a word list is edited, the next batch transcribes
+    the calls again instead of skipping them.
+
+    Raises:
+        ConfigurationError: a vocabulary file cannot be read.
+    """
+    corrector = vocabulary_corrector(settings.asr)
+    if corrector is None:
+        return settings.fingerprint()
+    return hashlib.sha256(f"{settings.fingerprint()}:{corrector.fingerprint}".encode()).hexdigest()[:16]
+
+
 def vocabulary_corrector(options: ASRSettings) -> VocabularyCorrector | None:
-    """The homophone corrector these settings ask for (built once per process), or None."""
+    """The homophone corrector these settings ask for, or None. Built once per process, and again
+    only when a word list file changes."""
     if not options.correct_homophones:
         return None
-    return _corrector(options.vocabulary_files, options.hotwords)
+    return _corrector(options.vocabulary_files, options.hotwords, _file_stamps(options.vocabulary_files))
 
 
 @lru_cache(maxsize=4)
-def _corrector(files: tuple[Path, ...], hotwords: tuple[str, ...]) -> VocabularyCorrector:
+def _corrector(files: tuple[Path, ...], hotwords: tuple[str, ...], _stamps: tuple[object, ...]) -> VocabularyCorrector:
     return build_corrector(files, hotwords)
+
+
+def _file_stamps(files: tuple[Path, ...]) -> tuple[object, ...]:
+    """Modification time and size of each file (None if it cannot be read: building then says why)."""
+    stamps: list[object] = []
+    for path in files:
+        try:
+            stat = Path(path).stat()
+            stamps.append((stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
 
 
 def correct_segment(segment: AsrSegment, corrector: VocabularyCorrector) -> AsrSegment:

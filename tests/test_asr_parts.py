@@ -1,6 +1,7 @@
 """ASR pieces that need no model: hallucination guards, ITN, device planning, CER evaluation,
 finding speech the decoder skipped."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +126,11 @@ def _fw_segment(words: list[tuple[float, float, str]]) -> Segment:
                    words=[Word(start=a, end=b, word=text, probability=0.9) for a, b, text in words])
 
 
+def _speech_text(count: int) -> list[str]:
+    """``count`` characters that read like text to the loop guard (no phrase repeated)."""
+    return [chr(c) for c in np.random.default_rng(0).integers(0x4E00, 0x9FA5, size=count)]
+
+
 def test_speech_the_decoder_skipped_is_decoded_again():
     """Whisper wrote the first turn of the three-voice call and stretched its last word over 12 s:
     each stretch of speech no word covers is decoded on its own, and its text lands at its time."""
@@ -132,8 +138,9 @@ def test_speech_the_decoder_skipped_is_decoded_again():
     samples = read_recording(data / "three_voices.wav", settings=AudioSettings())[1].channel(0)
     turns = yaml.safe_load((data / "three_voices.yaml").read_text("utf-8"))["turns"]
     first = turns[0]
-    words = [(first["start_s"] + i * 0.5, first["start_s"] + (i + 1) * 0.5, "好")
-             for i in range(int((first["end_s"] - first["start_s"]) / 0.5) - 1)]
+    count = int((first["end_s"] - first["start_s"]) / 0.5) - 1
+    words = [(first["start_s"] + i * 0.5, first["start_s"] + (i + 1) * 0.5, char)
+             for i, char in enumerate(_speech_text(count))]
     stretched_start_s = words[-1][1]
     words.append((stretched_start_s, stretched_start_s + 12.0, "您"))
     calls = []
@@ -160,7 +167,8 @@ def test_speech_the_decoder_skipped_is_decoded_again():
 
 def test_nothing_is_decoded_twice_when_words_cover_the_speech():
     samples = read_recording(Path(__file__).parent / "data" / "three_voices.wav", settings=AudioSettings())[1].channel(0)
-    everything = _fw_segment([(t, t + 0.4, "好") for t in np.arange(0, len(samples) / 16000, 0.4)])
+    starts = np.arange(0, len(samples) / 16000, 0.4)
+    everything = _fw_segment([(t, t + 0.4, char) for t, char in zip(starts, _speech_text(len(starts)))])
     calls = []
 
     def decode(clip, *, hole=False):
@@ -168,3 +176,41 @@ def test_nothing_is_decoded_twice_when_words_cover_the_speech():
         return [everything]
 
     assert decode_skipped_speech(samples, decode, 500) == [everything] and calls == [False]
+
+
+def test_a_loop_over_the_speech_is_decoded_again():
+    """Whisper looped on one phrase over a whole mixed call: the loop is set aside and its speech
+    decoded again, so the real text replaces it (and only confident text: nothing invented)."""
+    samples = read_recording(Path(__file__).parent / "data" / "three_voices.wav", settings=AudioSettings())[1].channel(0)
+    duration_s = len(samples) / 16000
+    loop = _fw_segment([(t, t + 0.4, "请问有什么好") for t in np.arange(0.2, duration_s - 0.5, 0.4)])
+    calls = []
+
+    def decode(clip, *, hole=False):
+        calls.append(hole)
+        if not hole:
+            return [loop]
+        # Whisper also writes a sentence of its own on the clip's silent tail, with low confidence.
+        invented = replace(_fw_segment([(0.9, 1.2, "这些人都不认识")]), avg_logprob=-1.8)
+        return [_fw_segment([(0.3, 0.6, "您"), (0.6, 0.9, "好")]), invented]
+
+    segments = decode_skipped_speech(samples, decode, 500)
+    assert calls[0] is False and calls[1:] and all(calls[1:])
+    assert segments and all(segment.text == "您好" for segment in segments)
+
+
+def test_a_short_loop_stays_for_the_guard_to_count():
+    """A loop over less speech than a hole is not decoded again: it stays, and the hallucination
+    guard drops it later (and counts it in the transcript's warnings)."""
+    samples = read_recording(Path(__file__).parent / "data" / "three_voices.wav", settings=AudioSettings())[1].channel(0)
+    starts = np.arange(0, len(samples) / 16000, 0.4)
+    everything = [_fw_segment([(t, t + 0.4, char)]) for t, char in zip(starts, _speech_text(len(starts)))]
+    first = everything[0]
+    short_loop = replace(first, text="对对对对对对对对对对对对", words=[replace(first.words[0], word="对对对对对对对对对对对对")])
+    calls = []
+
+    def decode(clip, *, hole=False):
+        calls.append(hole)
+        return [short_loop, *everything[1:]]
+
+    assert decode_skipped_speech(samples, decode, 500)[0] is short_loop and calls == [False]

@@ -1,13 +1,14 @@
 """Homophones of service words are rewritten, and nothing else is."""
 
+import os
 from dataclasses import replace
 
 import pytest
 
 from qa_pipeline.asr import AsrSegment
 from qa_pipeline.errors import ConfigurationError
-from qa_pipeline.settings import ASRSettings
-from qa_pipeline.transcribe import correct_segment, vocabulary_corrector
+from qa_pipeline.settings import ASRSettings, Settings
+from qa_pipeline.transcribe import correct_segment, transcript_key, vocabulary_corrector
 from qa_pipeline.types import Word
 from qa_pipeline.vocabulary import VocabularyCorrector, build_corrector, read_terms
 
@@ -80,3 +81,19 @@ def test_segment_words_keep_their_times_when_corrected(builtin):
 def test_correction_can_be_switched_off():
     assert vocabulary_corrector(ASRSettings(correct_homophones=False)) is None
     assert vocabulary_corrector(ASRSettings()) is vocabulary_corrector(ASRSettings())  # built once
+
+
+def test_editing_a_word_list_changes_the_stored_transcript_key(tmp_path):
+    """The results store keys transcripts by their settings: after a word list is edited in place
+    (same path), stored transcripts no longer count as made with these settings."""
+    words = tmp_path / "center.txt"
+    words.write_text("畅享套餐\n", encoding="utf-8")
+    settings = Settings(asr=ASRSettings(vocabulary_files=(words,)))
+    before = transcript_key(settings)
+    assert transcript_key(settings) == before
+    words.write_text("畅享套餐 云闪付\n", encoding="utf-8")
+    os.utime(words, ns=(1, 1))  # a different stamp even where the clock is coarse
+    assert transcript_key(settings) != before
+    assert "云闪付" in vocabulary_corrector(settings.asr).terms
+    off = Settings(asr=ASRSettings(vocabulary_files=(words,), correct_homophones=False))
+    assert transcript_key(off) == off.fingerprint()

@@ -185,11 +185,15 @@ def hole_token_budget(duration_s: float) -> int | None:
 
     >>> hole_token_budget(6.0)
     120
-    >>> hole_token_budget(40.0) is None
+    >>> hole_token_budget(12.0)
+    216
+    >>> hole_token_budget(13.0) is None
     True
     """
     budget = int(HOLE_TOKENS_BASE + HOLE_TOKENS_PER_S * duration_s)
-    return budget if budget <= 320 else None
+    # Prompt + new tokens must fit in Whisper's 448. faster-whisper's prompt holds up to 223 tokens
+    # of ``initial_prompt`` and 5 of its own: a larger budget fails with a long prompt.
+    return budget if budget <= 448 - 223 - 5 else None
 
 
 def decode_skipped_speech(

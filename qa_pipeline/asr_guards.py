@@ -65,7 +65,7 @@ def is_hallucination(
         return "subtitle boilerplate"
     if no_speech_prob > options.max_no_speech_prob and avg_logprob < options.min_avg_logprob:
         return "no speech, low confidence"
-    if is_repetition_loop(text, options):
+    if _loops(normalized, options):
         return "repetition loop"
     return None
 
@@ -79,8 +79,10 @@ def is_repetition_loop(text: str, options: GuardOptions | None = None) -> bool:
     >>> is_repetition_loop("好的好的，我明白了。")
     False
     """
-    options = options or GuardOptions()
-    normalized = normalize_for_matching(text)
+    return _loops(normalize_for_matching(text), options or GuardOptions())
+
+
+def _loops(normalized: str, options: GuardOptions) -> bool:
     if len(normalized) >= 12 and _compression_ratio(normalized) > options.max_compression_ratio:
         return True
     loop = _REPEAT.search(normalized)

@@ -41,7 +41,7 @@ from qa_pipeline.audio import DecodedAudio, read_recording
 from qa_pipeline.diarization import EmbeddingDiarizer
 from qa_pipeline.roles import assign_roles
 from qa_pipeline.settings import PROJECT_ROOT, Settings
-from qa_pipeline.transcribe import transcribe_recording
+from qa_pipeline.transcribe import split_by_speaker, transcribe_recording
 from qa_pipeline.types import Recording
 
 warnings.filterwarnings("ignore", message=".*uem.*")
@@ -116,6 +116,7 @@ def main() -> int:
     transcriber = get_transcriber(settings) if args.roles else None
     metrics = {"all": DiarizationErrorRate(collar=0.25), "distinct": DiarizationErrorRate(collar=0.25),
                "overlap": DiarizationErrorRate(collar=0.25), "close_voices": DiarizationErrorRate(collar=0.25)}
+    metrics_after_roles = {name: DiarizationErrorRate(collar=0.25) for name in ("all", "distinct", "overlap")}
     rows = []
     for index, path in enumerate(files):
         script = yaml.safe_load((scripts_dir / f"{path.stem}.yaml").read_text("utf-8"))
@@ -132,13 +133,19 @@ def main() -> int:
         metrics["distinct" if gap >= args.min_voice_gap else "close_voices"](reference, hypothesis)
         if overlap:
             metrics["overlap"](reference, hypothesis)
+        one_voice = [diarizer.diarize(audio.channel(c).copy()) for c in (0, 1)]
         row = {"call": path.stem, "voice_gap_cents": gap, "overlap": overlap, "der": round(der, 4),
                "speakers": diarization.num_speakers, "diarize_s": round(diarize_s, 3),
                "duration_s": round(recording.duration_s, 1),
-               "speakers_one_voice": [diarizer.diarize(audio.channel(c).copy()).num_speakers for c in (0, 1)]}
+               "speakers_one_voice": [d.num_speakers for d in one_voice]}
         if transcriber is not None:
-            row.update(_roles(recording, audio, mono, diarization, reference, hypothesis, script, transcriber,
-                              settings, overlap))
+            row.update(_roles(recording, audio, mono, diarization, one_voice, reference, script, transcriber,
+                              settings))
+            final_hypothesis = row.pop("final_hypothesis")
+            row["der_after_roles"] = round(metrics_after_roles["all"](reference, final_hypothesis), 4)
+            for name, member in (("distinct", gap >= args.min_voice_gap), ("overlap", overlap)):
+                if member:
+                    metrics_after_roles[name](reference, final_hypothesis)
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
     summary = {"set": args.set, "calls": len(rows), "collar_s": 0.25,
@@ -156,6 +163,12 @@ def main() -> int:
             "role_accuracy_stereo": _share(rows, "agent_right_stereo"),
             "role_accuracy_mono": _share(rows, "agent_right_mono"),
             "role_accuracy_mono_distinct_voices": _share(distinct, "agent_right_mono"),
+            "split_by_content": sum(r["split_by_content"] for r in rows),
+            "der_after_roles": _value(metrics_after_roles["all"]),
+            "der_after_roles_distinct_voices": _value(metrics_after_roles["distinct"]),
+            "der_after_roles_overlap_calls": _value(metrics_after_roles["overlap"]),
+            "one_voice_split_after_roles": round(
+                sum(n > 1 for r in rows for n in r["speakers_one_voice_after_roles"]) / (2 * len(rows)), 4),
             "diarize_share_of_asr_median": round(statistics.median(r["diarize_s"] / r["asr_mono_s"] for r in rows), 3),
             "diarize_share_of_asr_total": round(sum(r["diarize_s"] for r in rows) / sum(r["asr_mono_s"] for r in rows), 3),
         })
@@ -165,10 +178,15 @@ def main() -> int:
     return 0
 
 
-def _roles(recording: Recording, audio: DecodedAudio, mono: np.ndarray, diarization, reference: Annotation,  # type: ignore[no-untyped-def]
-           hypothesis: Annotation, script: dict, transcriber, settings: Settings, overlap: bool) -> dict:
+def _roles(recording: Recording, audio: DecodedAudio, mono: np.ndarray, diarization, one_voice,  # type: ignore[no-untyped-def]
+           reference: Annotation, script: dict, transcriber, settings: Settings) -> dict:
+    """Roles on the stereo call and on its mono mix (and the mix's speakers after role detection,
+    which may split one voice in two by what is said); each clean channel's speakers after role
+    detection (one voice alone, transcribed as in the stereo call)."""
     agent_channel = script["agent_channel"]
     stereo = transcribe_recording(recording, audio, transcriber, settings.asr)
+    one_voice_speakers = [len(_speakers(_one_voice_transcript(stereo, channel, one_voice[channel])))
+                          for channel in (0, 1)]
     stereo = assign_roles(stereo, agent_channel="auto", metadata=recording.metadata)
     mono_audio = DecodedAudio(mono[None, :])
     mono_recording = recording.model_copy(update={"num_channels": 1})
@@ -177,14 +195,32 @@ def _roles(recording: Recording, audio: DecodedAudio, mono: np.ndarray, diarizat
     asr_mono_s = time.perf_counter() - started
     mono_transcript = transcribe_recording(mono_recording, mono_audio, _Replay(mono_transcript, transcriber),
                                            settings.asr, diarization=diarization)
-    mono_transcript = assign_roles(mono_transcript, metadata=recording.metadata)
-    mapping = DiarizationErrorRate().optimal_mapping(reference, hypothesis)  # hypothesis speaker -> ch0/ch1
+    mono_transcript = assign_roles(mono_transcript, metadata=recording.metadata, diarization=diarization)
+    split_by_content = len(_speakers(mono_transcript)) > diarization.num_speakers
+    final = diarization.model_copy(update={"segments": diarization.two_voice_split}) if split_by_content else diarization
+    final_hypothesis = hypothesis_annotation(final)
+    mapping = DiarizationErrorRate().optimal_mapping(reference, final_hypothesis)  # hypothesis speaker -> ch0/ch1
     agents = mono_transcript.roles.agent_speakers
     agent_right_mono = bool(agents) and all(mapping.get(s) == f"ch{agent_channel}" for s in agents[:1])
     return {"agent_right_stereo": stereo.roles.agent_channel == agent_channel,
             "stereo_confidence": stereo.roles.confidence,
             "agent_right_mono": agent_right_mono, "mono_confidence": mono_transcript.roles.confidence,
-            "asr_mono_s": round(asr_mono_s, 3)}
+            "split_by_content": split_by_content, "speakers_one_voice_after_roles": one_voice_speakers,
+            "asr_mono_s": round(asr_mono_s, 3), "final_hypothesis": final_hypothesis}
+
+
+def _one_voice_transcript(stereo, channel: int, diarization):  # type: ignore[no-untyped-def]
+    """One channel of a stereo transcript as a mono recording of that voice alone, cut by its
+    diarization and given roles."""
+    turns = [turn.model_copy(update={"channel": 0}) for turn in stereo.turns if turn.channel == channel]
+    if diarization.segments:
+        turns = [piece for turn in turns for piece in split_by_speaker(turn, diarization)]
+    mono = stereo.model_copy(update={"turns": tuple(turns), "num_channels": 1})
+    return assign_roles(mono, diarization=diarization)
+
+
+def _speakers(transcript) -> set[str]:  # type: ignore[no-untyped-def]
+    return {turn.speaker for turn in transcript.turns}
 
 
 class _Replay:

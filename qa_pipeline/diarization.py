@@ -63,8 +63,12 @@ class EmbeddingDiarizer:
         if not regions:
             return Diarization(segments=(), num_speakers=0, method=self.method)
         windows, embeddings = self._embed(samples, regions)
-        labels = cluster_embeddings(embeddings, windows, self.settings)
-        return _segments_from_windows(regions, windows, labels, embeddings, self.method)
+        labels, two_voice_labels = _cluster(embeddings, windows, self.settings)
+        diarization = _segments_from_windows(regions, windows, labels, embeddings, self.method)
+        if two_voice_labels is None:
+            return diarization
+        split = _segments_from_windows(regions, windows, two_voice_labels, embeddings, self.method)
+        return diarization.model_copy(update={"two_voice_split": split.segments})
 
     def _embed(self, samples: np.ndarray, regions: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
         """(start_s, end_s, region index) of each window, and its L2-normed embedding."""
@@ -172,11 +176,19 @@ def cluster_embeddings(embeddings: np.ndarray, windows: np.ndarray, settings: Di
     sliver of speech or two close centroids; a third voice must stand out more, because k-means
     readily splits the talkative party of a two-party call.
     """
+    return _cluster(embeddings, windows, settings)[0]
+
+
+def _cluster(embeddings: np.ndarray, windows: np.ndarray,
+             settings: DiarizationSettings) -> tuple[np.ndarray, np.ndarray | None]:
+    """``cluster_embeddings``' labels, and, when they hold one voice, the two-voice labels that
+    failed only on ``split_distance`` (both voices with ``min_speaker_s`` of speech), else None."""
     from sklearn.cluster import KMeans  # noqa: PLC0415
 
     smoothed = _smooth_within_regions(embeddings, windows[:, 2])
     speech_s = _speech_per_window(windows)
     labels = np.zeros(len(smoothed), dtype=int)
+    two_voice_labels = None
     for k in range(2, min(settings.max_speakers, len(smoothed)) + 1):
         candidate = KMeans(n_clusters=k, n_init=5, random_state=0).fit_predict(smoothed)
         voices = sorted(set(candidate))
@@ -188,9 +200,11 @@ def cluster_embeddings(embeddings: np.ndarray, windows: np.ndarray, settings: Di
             if k <= settings.min_speakers:  # told how many there are at least: take them
                 labels = candidate
                 continue
+            if k == 2 and len(voices) == 2 and enough_speech:
+                two_voice_labels = candidate
             break
         labels = candidate
-    return labels
+    return labels, two_voice_labels
 
 
 def _speech_per_window(windows: np.ndarray) -> np.ndarray:

@@ -80,7 +80,8 @@ def inspect_call(
     transcript = transcribe_recording(recording, audio, transcriber, settings.asr, diarization=diarization)
     transcript = remove_echo(transcript, audio, settings.diarization)
     transcribed = time.perf_counter()
-    transcript = assign_roles(transcript, agent_channel=settings.agent_channel, metadata=recording.metadata)
+    transcript = assign_roles(transcript, agent_channel=settings.agent_channel, metadata=recording.metadata,
+                              diarization=diarization)
     scorecard = score_transcript(transcript, rubric, audio=str(recording.path), metadata=recording.metadata)
     timings.update(
         decode=decoded - started, diarize=diarized - decoded, asr=transcribed - diarized,

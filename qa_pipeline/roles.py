@@ -12,9 +12,11 @@ speaker; with three or more speakers (a transfer), every speaker who talks like 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from qa_pipeline.text import normalize_for_matching
-from qa_pipeline.types import CallMetadata, Direction, Role, RoleAssignment, Transcript, Turn
+from qa_pipeline.transcribe import split_by_speaker
+from qa_pipeline.types import CallMetadata, Diarization, Direction, Role, RoleAssignment, Transcript, Turn
 
 # Phrases typical of each role in Mandarin service calls, with weights. Generic domain cues, not
 # tuned to any recording.
@@ -29,6 +31,10 @@ CUSTOMER_CUES: dict[str, float] = {
     "为什么": 0.5, "我要": 0.5, "喂": 0.5, "找你们领导": 2.0, "我是": 0.5,
 }
 _FIRST_SPEAKER_BONUS = 1.0
+_AGENT_EVIDENCE = 3.0  # agent cue score of a voice that talks like the agent (one strong cue)
+# ... and the most a customer's voice may have: one weak cue that customers say too (核实, 机主,
+# 请您稍等, 帮您, 您好). (On the evaluation sets no voice alone was split with anything up to 3.)
+_AGENT_TRACE = 1.5
 _SECOND_AGENT_MARGIN = 3.0  # agent cues over customer cues for a further speaker to count as an agent
 LOW_ROLE_CONFIDENCE = 0.6  # below this, the guess is flagged for a human
 
@@ -38,6 +44,7 @@ def assign_roles(
     *,
     agent_channel: int | str = "auto",
     metadata: CallMetadata | None = None,
+    diarization: Diarization | None = None,
 ) -> Transcript:
     """Set each turn's role.
 
@@ -45,6 +52,9 @@ def assign_roles(
         transcript: turns with channels (roles unknown).
         agent_channel: 0 or 1 to force the agent's channel on stereo, or ``"auto"``.
         metadata: the call's metadata; its ``agent_channel`` wins over the setting.
+        diarization: the diarization a mono transcript was cut by. Where it kept one voice but
+            offers a ``two_voice_split``, the turns are cut by that split when one of its two
+            voices talks like the agent and the other does not (``speaks_as_two_parties``).
 
     Returns:
         A new transcript with roles and the ``RoleAssignment`` that explains them. Mono recordings
@@ -53,7 +63,7 @@ def assign_roles(
     metadata = metadata or CallMetadata()
     warnings = list(transcript.warnings)
     if transcript.num_channels < 2:
-        return _assign_speaker_roles(transcript, metadata, warnings)
+        return _assign_speaker_roles(transcript, metadata, warnings, diarization)
     if metadata.agent_channel is not None:
         assignment = RoleAssignment(agent_channel=metadata.agent_channel, source="metadata", confidence=1.0)
     elif agent_channel != "auto":
@@ -110,8 +120,53 @@ def _detect_agent(turns: list, parties: list, party_of, direction: Direction | N
     return agent, round(confidence, 3), {party: tuple(score) for party, score in scores.items()}
 
 
-def _assign_speaker_roles(transcript: Transcript, metadata: CallMetadata, warnings: list[str]) -> Transcript:
+def split_by_content(transcript: Transcript, diarization: Diarization) -> Transcript | None:
+    """The mono transcript cut by the diarization's ``two_voice_split``, if what the two voices
+    say shows two parties (``speaks_as_two_parties``); else None."""
+    if not diarization.two_voice_split or len({turn.speaker for turn in transcript.turns}) > 1:
+        return None
+    split = Diarization(segments=diarization.two_voice_split, num_speakers=2, method=diarization.method)
+    turns = [piece for turn in transcript.turns for piece in split_by_speaker(turn, split)]
+    speakers = list(dict.fromkeys(turn.speaker for turn in turns))
+    if len(speakers) != 2:
+        return None
+    _, _, scores = _detect_agent(turns, speakers, lambda turn: turn.speaker, None)
+    texts = {speaker: "".join(turn.text for turn in turns if turn.speaker == speaker) for speaker in speakers}
+    first, second = (VoiceEvidence(*scores[speaker], texts[speaker].count("您"), texts[speaker].count("我"))
+                     for speaker in speakers)
+    return transcript.model_copy(update={"turns": tuple(turns)}) if speaks_as_two_parties(first, second) else None
+
+
+class VoiceEvidence(NamedTuple):
+    """What one voice says: its agent and customer cue scores, and how often it says 您 (an
+    agent's word to the customer) and 我 (a customer's word about their own account)."""
+
+    agent_cues: float
+    customer_cues: float
+    polite_you: int
+    first_person: int
+
+
+def speaks_as_two_parties(first: VoiceEvidence, second: VoiceEvidence) -> bool:
+    """Whether two voices are an agent and a customer: one says agent phrases
+    (``_AGENT_EVIDENCE``), the other at most a trace of them (``_AGENT_TRACE``) and more that is
+    a customer's (customer cues, 我) than an agent's (agent cues, 您).
+
+    One party heard as two voices says the same kind of thing in both: an agent's greeting in
+    one and the closing in the other, or a customer's questions in both.
+    """
+    agent, other = sorted((first, second), key=lambda voice: voice.agent_cues, reverse=True)
+    return (agent.agent_cues >= _AGENT_EVIDENCE and other.agent_cues <= _AGENT_TRACE
+            and other.customer_cues + other.first_person > other.agent_cues + other.polite_you)
+
+
+def _assign_speaker_roles(transcript: Transcript, metadata: CallMetadata, warnings: list[str],
+                          diarization: Diarization | None) -> Transcript:
     speakers = {turn.speaker for turn in transcript.turns}
+    if len(speakers) < 2 and diarization is not None and (split := split_by_content(transcript, diarization)):
+        warnings.append("mono recording: two voices too alike to tell apart by sound were told apart by "
+                        "what they say (one talks like the agent, the other does not)")
+        transcript, speakers = split, {turn.speaker for turn in split.turns}
     if len(speakers) < 2:
         if transcript.turns:
             warnings.append("mono recording with one voice found: agent and customer are not told apart; "

@@ -25,7 +25,7 @@ from qa_pipeline.diarization import (
     speech_regions,
 )
 from qa_pipeline.errors import ConfigurationError
-from qa_pipeline.roles import assign_roles, detect_agent_speakers
+from qa_pipeline.roles import VoiceEvidence, assign_roles, detect_agent_speakers, speaks_as_two_parties
 from qa_pipeline.settings import DiarizationSettings, Settings
 from qa_pipeline.transcribe import split_by_speaker, transcribe_recording
 from qa_pipeline.types import Diarization, Role, SpeakerSegment
@@ -107,6 +107,22 @@ def test_one_voice_greeting_alone_is_one_speaker(diarizer, stereo) -> None:
     assert result.num_speakers == 1 and {seg.speaker for seg in result.segments} == {"spk0"}
 
 
+def test_voices_too_close_by_sound_come_with_their_two_voice_split(stereo) -> None:
+    mix = stereo.channel(0) + stereo.channel(1)
+    strict = EmbeddingDiarizer(DiarizationSettings(split_distance=1.9))  # no two voices are this far apart
+
+    result = strict.diarize(mix)
+
+    assert result.num_speakers == 1
+    assert {seg.speaker for seg in result.two_voice_split} == {"spk0", "spk1"}
+    reference = reference_of({"agent": stereo.channel(0), "customer": stereo.channel(1)})
+    split = result.model_copy(update={"segments": result.two_voice_split})
+    assert DiarizationErrorRate(collar=0.25)(reference, as_annotation(split)) < 0.1
+    # No split is offered when a voice would have too little speech, nor when two were found.
+    assert EmbeddingDiarizer(DiarizationSettings(split_distance=1.9, min_speaker_s=60)).diarize(mix).two_voice_split == ()
+    assert EmbeddingDiarizer(DiarizationSettings()).diarize(mix).two_voice_split == ()
+
+
 def test_silence_and_noise_have_no_speakers(diarizer) -> None:
     rng = np.random.default_rng(0)
     quiet = (rng.normal(0, 10 ** (-60 / 20), 16_000 * 20)).astype(np.float32)
@@ -173,6 +189,53 @@ def test_a_transfer_gives_two_agents_and_one_customer() -> None:
     labelled = assign_roles(transferred)
     roles = {t.speaker: t.role for t in labelled.turns}
     assert roles == {"spk0": Role.AGENT, "spk1": Role.CUSTOMER, "spk2": Role.AGENT}
+
+
+# One voice by sound, split in two when what the voices say shows an agent and a customer.
+CLOSE_VOICES = Diarization(
+    segments=(SpeakerSegment(start_s=0.0, end_s=30.0, speaker="spk0", confidence=1.0),), num_speakers=1,
+    method="embedding",
+    two_voice_split=(SpeakerSegment(start_s=0.0, end_s=4.5, speaker="spk0", confidence=0.55),
+                     SpeakerSegment(start_s=4.5, end_s=9.0, speaker="spk1", confidence=0.55),
+                     SpeakerSegment(start_s=9.0, end_s=30.0, speaker="spk0", confidence=0.55)),
+)
+
+
+def test_close_voices_are_told_apart_by_what_they_say() -> None:
+    one_voice = _mono((0.5, "spk0", "您好工号一零二四很高兴为您服务"), (5.0, "spk0", "我想问一下我的账单"),
+                      (10.0, "spk0", "好的请您稍等我为您查询"))
+
+    labelled = assign_roles(one_voice, diarization=CLOSE_VOICES)
+
+    assert [(t.speaker, t.role) for t in labelled.turns] == [
+        ("spk0", Role.AGENT), ("spk1", Role.CUSTOMER), ("spk0", Role.AGENT)]
+    assert [t.diarization_confidence for t in labelled.turns] == [0.55] * 3
+    assert any("what they say" in warning for warning in labelled.warnings)
+
+
+@pytest.mark.parametrize("second_voice_says", [
+    "感谢您的来电祝您生活愉快",  # the agent's closing: one agent heard as two voices
+    "好的",  # nothing that tells a customer
+])
+def test_close_voices_stay_one_when_what_they_say_is_one_party(second_voice_says) -> None:
+    one_voice = _mono((0.5, "spk0", "您好工号一零二四很高兴为您服务"), (5.0, "spk0", second_voice_says),
+                      (10.0, "spk0", "请问还有其他问题吗"))
+
+    labelled = assign_roles(one_voice, diarization=CLOSE_VOICES)
+
+    assert {t.speaker for t in labelled.turns} == {"spk0"} and labelled.roles.source == "none"
+    assert {t.role for t in labelled.turns} == {Role.UNKNOWN}
+
+
+def test_speaks_as_two_parties_needs_an_agent_and_a_customer() -> None:
+    agent = VoiceEvidence(agent_cues=9.0, customer_cues=0.0, polite_you=4, first_person=0)
+    customer = VoiceEvidence(agent_cues=0.0, customer_cues=2.0, polite_you=0, first_person=3)
+    quiet = VoiceEvidence(agent_cues=0.0, customer_cues=0.0, polite_you=0, first_person=0)
+    assert speaks_as_two_parties(agent, customer) and speaks_as_two_parties(customer, agent)
+    assert not speaks_as_two_parties(agent, agent)
+    assert not speaks_as_two_parties(customer, customer)
+    assert not speaks_as_two_parties(agent, quiet)
+    assert not speaks_as_two_parties(agent, customer._replace(agent_cues=3.0))  # the customer's voice says 工号
 
 
 def test_one_voice_on_mono_keeps_unknown_roles() -> None:

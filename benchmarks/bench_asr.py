@@ -3,7 +3,7 @@ words produced on a minute of silence, noise and hold music.
 
     .venv/bin/python benchmarks/bench_asr.py [--calls benchmarks/data/asr_eval/calls]
         [--refs benchmarks/data/asr_eval/scripts] [--hotwords default|none] [--vocabulary on|off]
-        [--prompt TEXT] [--limit N] [--out F] [--cer-only]
+        [--prompt TEXT] [--beam-size N] [--limit N] [--out F] [--cer-only]
 
 Sets: ``benchmarks/data/asr_eval`` (48 numbers-heavy calls, on which settings and the vocabulary
 were chosen) and ``benchmarks/data/asr_alt`` (40 calls of other businesses and wording, written
@@ -49,6 +49,7 @@ def main() -> int:
     parser.add_argument("--vocabulary", choices=["on", "off"], default="on",
                         help="rewrite homophones of service words (ASRSettings.correct_homophones)")
     parser.add_argument("--prompt", help="initial prompt instead of the configured one")
+    parser.add_argument("--beam-size", type=int, help="beam size instead of the configured one")
     parser.add_argument("--cer-only", action="store_true", help="skip the plain decoding and the no-speech files")
     parser.add_argument("--limit", type=int, default=0, help="only the first N calls")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "results" / "asr.json")
@@ -61,6 +62,8 @@ def main() -> int:
         asr_overrides["correct_homophones"] = False
     if args.prompt:
         asr_overrides["initial_prompt"] = args.prompt
+    if args.beam_size:
+        asr_overrides["beam_size"] = args.beam_size
     if asr_overrides:
         settings = load_settings(asr=ASRSettings(**{**settings.asr.model_dump(), **asr_overrides}))
     transcriber = get_transcriber(settings)

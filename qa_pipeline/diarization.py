@@ -4,7 +4,8 @@
 speech; resemblyzer's speaker encoder (weights inside its PyPI wheel) embeds overlapping windows
 of it every ``hop_s``; k-means on those embeddings groups the windows into voices (1 to
 ``max_speakers``, see ``cluster_embeddings``); each speech region is cut where its windows change
-voice.
+voice. When it keeps one voice, its best split into two comes along (``two_voice_split``) for role
+detection to take if what the two sides say shows an agent and a customer.
 ``PyannoteDiarizer`` runs a local pyannote.audio pipeline instead, with the same output.
 
 ``remove_echo`` handles stereo: the other party leaking faintly into a channel (line echo,

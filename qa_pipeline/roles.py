@@ -7,6 +7,9 @@ agents greet with their company and 工号, offer help, verify identity and clos
 customers ask, complain and give their details. On inbound calls the agent usually speaks first,
 which breaks ties. Mono recordings cut into speakers by diarization get the same treatment per
 speaker; with three or more speakers (a transfer), every speaker who talks like an agent is one.
+Where diarization heard one voice, its best split into two is taken if one side talks like the
+agent and the other like a customer (``split_by_content``): voices too alike to tell apart by
+sound are told apart by what they say.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def assign_roles(
         metadata: the call's metadata; its ``agent_channel`` wins over the setting.
         diarization: the diarization a mono transcript was cut by. Where it kept one voice but
             offers a ``two_voice_split``, the turns are cut by that split when one of its two
-            voices talks like the agent and the other does not (``speaks_as_two_parties``).
+            voices talks like the agent and the other like a customer (``speaks_as_two_parties``).
 
     Returns:
         A new transcript with roles and the ``RoleAssignment`` that explains them. Mono recordings
@@ -165,7 +168,7 @@ def _assign_speaker_roles(transcript: Transcript, metadata: CallMetadata, warnin
     speakers = {turn.speaker for turn in transcript.turns}
     if len(speakers) < 2 and diarization is not None and (split := split_by_content(transcript, diarization)):
         warnings.append("mono recording: two voices too alike to tell apart by sound were told apart by "
-                        "what they say (one talks like the agent, the other does not)")
+                        "what they say (one talks like the agent, the other like a customer)")
         transcript, speakers = split, {turn.speaker for turn in split.turns}
     if len(speakers) < 2:
         if transcript.turns:

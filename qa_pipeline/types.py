@@ -124,7 +124,7 @@ class Diarization(_Record):
     method: str  # "embedding" (Silero VAD + resemblyzer + clustering) or "pyannote"
     # When one voice was kept: the best split of it into two, if each has enough speech. Two
     # voices too close to tell apart by sound can be told apart by what they say: role detection
-    # takes this split when one of them talks like the agent and the other does not.
+    # takes this split when one of them talks like the agent and the other like a customer.
     two_voice_split: tuple[SpeakerSegment, ...] = ()
 
     def speaker_at(self, start_s: float, end_s: float) -> SpeakerSegment | None:

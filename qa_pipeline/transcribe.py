@@ -101,19 +101,25 @@ def transcribe_recording(
     )
 
 
+# Raised when a code change makes other transcripts (text, turns, speakers, roles) from the same
+# audio and settings, so that stored calls are inspected again. 2: mono voices told apart by what
+# they say (roles.split_by_content).
+TRANSCRIPT_REVISION = 2
+
+
 def transcript_key(settings: Settings) -> str:
     """What identifies the transcripts these settings make, for the results store:
     ``Settings.fingerprint`` plus the words of the homophone vocabulary (the built-in list and the
     content of ``vocabulary_files``): after a word list is edited, the next batch transcribes
-    the calls again instead of skipping them.
+    the calls again instead of skipping them. ``TRANSCRIPT_REVISION`` does the same after an
+    upgrade that makes other transcripts from the same audio and settings.
 
     Raises:
         ConfigurationError: a vocabulary file cannot be read.
     """
     corrector = vocabulary_corrector(settings.asr)
-    if corrector is None:
-        return settings.fingerprint()
-    return hashlib.sha256(f"{settings.fingerprint()}:{corrector.fingerprint}".encode()).hexdigest()[:16]
+    words = corrector.fingerprint if corrector is not None else "-"
+    return hashlib.sha256(f"{settings.fingerprint()}:{words}:{TRANSCRIPT_REVISION}".encode()).hexdigest()[:16]
 
 
 def vocabulary_corrector(options: ASRSettings) -> VocabularyCorrector | None:

@@ -9,7 +9,9 @@ when comes from the clean channels themselves (frame energy, independent of the 
 
 Sets: ``samples`` (samples/calls, 8), ``dev`` (benchmarks/data/asr_eval/calls, 48; used while
 choosing settings), ``heldout`` (benchmarks/data/batch_eval/calls, 152; see bench_batch.py for how
-to make it). All voices are one TTS voice shifted in pitch and tempo: calls whose two voices are
+to make it); these three are inbound calls the agent opens with a 工号. ``roles_dev`` and
+``roles_heldout`` (40 each, role_eval_set.py) are calls of every direction and shape: outbound
+calls the customer opens, agents without a 工号, complaints, talk-over. All voices are one TTS voice shifted in pitch and tempo: calls whose two voices are
 less than ``--min-voice-gap`` cents apart are reported separately (to an embedding they are one
 person, as the same person would be).
 
@@ -39,7 +41,7 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from qa_pipeline.asr import get_transcriber
 from qa_pipeline.audio import DecodedAudio, read_recording
 from qa_pipeline.diarization import EmbeddingDiarizer
-from qa_pipeline.roles import assign_roles
+from qa_pipeline.roles import assign_roles, split_by_content
 from qa_pipeline.settings import PROJECT_ROOT, Settings
 from qa_pipeline.transcribe import split_by_speaker, transcribe_recording
 from qa_pipeline.types import Recording
@@ -50,6 +52,9 @@ SETS = {
     "samples": (PROJECT_ROOT / "samples/calls", PROJECT_ROOT / "samples/scripts"),
     "dev": (PROJECT_ROOT / "benchmarks/data/asr_eval/calls", PROJECT_ROOT / "benchmarks/data/asr_eval/scripts"),
     "heldout": (PROJECT_ROOT / "benchmarks/data/batch_eval/calls", PROJECT_ROOT / "benchmarks/data/batch_eval/scripts"),
+    "roles_dev": (PROJECT_ROOT / "benchmarks/data/roles_dev/calls", PROJECT_ROOT / "benchmarks/data/roles_dev/scripts"),
+    "roles_heldout": (PROJECT_ROOT / "benchmarks/data/roles_heldout/calls",
+                      PROJECT_ROOT / "benchmarks/data/roles_heldout/scripts"),
 }
 OVERLAP_SHIFT_S = 1.5
 FRAME_S = 0.01
@@ -195,9 +200,9 @@ def _roles(recording: Recording, audio: DecodedAudio, mono: np.ndarray, diarizat
     asr_mono_s = time.perf_counter() - started
     mono_transcript = transcribe_recording(mono_recording, mono_audio, _Replay(mono_transcript, transcriber),
                                            settings.asr, diarization=diarization)
+    content_split = split_by_content(mono_transcript, diarization) if diarization.num_speakers == 1 else None
     mono_transcript = assign_roles(mono_transcript, metadata=recording.metadata, diarization=diarization)
-    split_by_content = len(_speakers(mono_transcript)) > diarization.num_speakers
-    final = diarization.model_copy(update={"segments": diarization.two_voice_split}) if split_by_content else diarization
+    final = diarization.model_copy(update={"segments": content_split.segments}) if content_split else diarization
     final_hypothesis = hypothesis_annotation(final)
     mapping = DiarizationErrorRate().optimal_mapping(reference, final_hypothesis)  # hypothesis speaker -> ch0/ch1
     agents = mono_transcript.roles.agent_speakers
@@ -205,7 +210,7 @@ def _roles(recording: Recording, audio: DecodedAudio, mono: np.ndarray, diarizat
     return {"agent_right_stereo": stereo.roles.agent_channel == agent_channel,
             "stereo_confidence": stereo.roles.confidence,
             "agent_right_mono": agent_right_mono, "mono_confidence": mono_transcript.roles.confidence,
-            "split_by_content": split_by_content, "speakers_one_voice_after_roles": one_voice_speakers,
+            "split_by_content": content_split is not None, "speakers_one_voice_after_roles": one_voice_speakers,
             "asr_mono_s": round(asr_mono_s, 3), "final_hypothesis": final_hypothesis}
 
 

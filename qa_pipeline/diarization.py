@@ -4,8 +4,8 @@
 speech; resemblyzer's speaker encoder (weights inside its PyPI wheel) embeds overlapping windows
 of it every ``hop_s``; k-means on those embeddings groups the windows into voices (1 to
 ``max_speakers``, see ``cluster_embeddings``); each speech region is cut where its windows change
-voice. When it keeps one voice, its best split into two comes along (``two_voice_split``) for role
-detection to take if what the two sides say shows an agent and a customer.
+voice. When it keeps one voice, its candidate splits into two come along (``two_voice_splits``)
+for role detection to take if what the two sides say shows an agent and a customer.
 ``PyannoteDiarizer`` runs a local pyannote.audio pipeline instead, with the same output.
 
 ``remove_echo`` handles stereo: the other party leaking faintly into a channel (line echo,
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 MEL_HOP_S = 0.01  # resemblyzer's mel frames: 10 ms
 MIN_WINDOW_S = 0.4  # shorter speech regions are too short to embed on their own
 MAX_WINDOWS = 3000  # clustering is quadratic: long recordings get a longer hop
+MIN_CANDIDATE_VOICE_S = 1.0  # each voice of a split offered to role detection speaks this long
 
 
 class Diarizer(Protocol):
@@ -66,10 +67,9 @@ class EmbeddingDiarizer:
         windows, embeddings = self._embed(samples, regions)
         labels, two_voice_labels = _cluster(embeddings, windows, self.settings)
         diarization = _segments_from_windows(regions, windows, labels, embeddings, self.method)
-        if two_voice_labels is None:
-            return diarization
-        split = _segments_from_windows(regions, windows, two_voice_labels, embeddings, self.method)
-        return diarization.model_copy(update={"two_voice_split": split.segments})
+        splits = tuple(_segments_from_windows(regions, windows, candidate, embeddings, self.method).segments
+                       for candidate in two_voice_labels)
+        return diarization.model_copy(update={"two_voice_splits": splits}) if splits else diarization
 
     def _embed(self, samples: np.ndarray, regions: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
         """(start_s, end_s, region index) of each window, and its L2-normed embedding."""
@@ -181,31 +181,60 @@ def cluster_embeddings(embeddings: np.ndarray, windows: np.ndarray, settings: Di
 
 
 def _cluster(embeddings: np.ndarray, windows: np.ndarray,
-             settings: DiarizationSettings) -> tuple[np.ndarray, np.ndarray | None]:
+             settings: DiarizationSettings) -> tuple[np.ndarray, list[np.ndarray]]:
     """``cluster_embeddings``' labels, and, when they hold one voice, the two-voice labels that
-    failed only on ``split_distance`` (both voices with ``min_speaker_s`` of speech), else None."""
+    sound could not confirm (``_two_voice_candidates``)."""
     from sklearn.cluster import KMeans  # noqa: PLC0415
 
     smoothed = _smooth_within_regions(embeddings, windows[:, 2])
     speech_s = _speech_per_window(windows)
     labels = np.zeros(len(smoothed), dtype=int)
-    two_voice_labels = None
     for k in range(2, min(settings.max_speakers, len(smoothed)) + 1):
         candidate = KMeans(n_clusters=k, n_init=5, random_state=0).fit_predict(smoothed)
         voices = sorted(set(candidate))
         enough_speech = min(speech_s[candidate == v].sum() for v in voices) >= settings.min_speaker_s
-        centroids = np.stack([_normalize(smoothed[candidate == v].mean(axis=0)) for v in voices])
-        closest = 1 - max(float(centroids[a] @ centroids[b]) for a in range(k) for b in range(a + 1, k))
+        closest = min(_centroid_distance(smoothed, candidate, a, b) for a in voices for b in voices if a < b)
         needed = settings.split_distance if k == 2 else settings.extra_voice_distance
         if len(voices) < k or not enough_speech or closest < needed:
             if k <= settings.min_speakers:  # told how many there are at least: take them
                 labels = candidate
                 continue
-            if k == 2 and len(voices) == 2 and enough_speech:
-                two_voice_labels = candidate
             break
         labels = candidate
-    return labels, two_voice_labels
+    if len(set(labels)) > 1 or settings.max_speakers < 2 or len(smoothed) < 3:
+        return labels, []
+    return labels, _two_voice_candidates(smoothed, speech_s)
+
+
+def _two_voice_candidates(smoothed: np.ndarray, speech_s: np.ndarray) -> list[np.ndarray]:
+    """Splits of the one voice found into two, for role detection to take or leave by what the
+    two sides say: k-means' two voices, then its three with the closest two merged (k = 2 on a
+    call where one party says little tends to halve the talkative one; k = 3 then sets the quiet
+    one apart). Each voice has at least ``MIN_CANDIDATE_VOICE_S`` of speech."""
+    from sklearn.cluster import KMeans  # noqa: PLC0415
+
+    two = KMeans(n_clusters=2, n_init=5, random_state=0).fit_predict(smoothed)
+    three = KMeans(n_clusters=3, n_init=5, random_state=0).fit_predict(smoothed)
+    if len(set(three)) == 3:
+        _, a, b = min((_centroid_distance(smoothed, three, a, b), a, b) for a, b in ((0, 1), (0, 2), (1, 2)))
+        three = np.where(three == b, a, three)
+    candidates: list[np.ndarray] = []
+    for labels in (two, three):
+        voices = set(labels)
+        if (len(voices) == 2 and min(speech_s[labels == v].sum() for v in voices) >= MIN_CANDIDATE_VOICE_S
+                and not any(_same_partition(labels, other) for other in candidates)):
+            candidates.append(labels)
+    return candidates
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two labellings group the windows alike, whatever the label names."""
+    return len(set(zip(a.tolist(), b.tolist()))) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+def _centroid_distance(embeddings: np.ndarray, labels: np.ndarray, a: int, b: int) -> float:
+    """Cosine distance between the centroids of voices ``a`` and ``b``."""
+    return 1 - float(_normalize(embeddings[labels == a].mean(axis=0)) @ _normalize(embeddings[labels == b].mean(axis=0)))
 
 
 def _speech_per_window(windows: np.ndarray) -> np.ndarray:

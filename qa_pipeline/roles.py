@@ -3,13 +3,14 @@ which the customer (客户).
 
 On stereo, the agent channel comes, in order of precedence, from the call's metadata (manifest),
 from the configuration (``agent_channel: 0|1``), or, with ``auto``, from what each channel says:
-agents greet with their company and 工号, offer help, verify identity and close with set phrases;
-customers ask, complain and give their details. On inbound calls the agent usually speaks first,
-which breaks ties. Mono recordings cut into speakers by diarization get the same treatment per
-speaker; with three or more speakers (a transfer), every speaker who talks like an agent is one.
-Where diarization heard one voice, its best split into two is taken if one side talks like the
-agent and the other like a customer (``split_by_content``): voices too alike to tell apart by
-sound are told apart by what they say.
+agents greet with their company and 工号, offer help, verify identity, close with set phrases and
+say 您; customers ask, complain, give their details and mostly say 你. Unless the call is known to
+be outbound, the first speaker gets a small bonus (on inbound calls the agent speaks first).
+Mono recordings cut into speakers by diarization get the same treatment per speaker; with three
+or more speakers (a transfer), every speaker who talks like an agent is one. Where diarization
+heard one voice, the first of its splits into two where one side talks like the agent and the
+other like a customer is taken (``split_by_content``): voices too alike to tell apart by sound,
+or a party who says too little to be sure of, are told apart by what they say.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from typing import NamedTuple
 
 from qa_pipeline.text import normalize_for_matching
 from qa_pipeline.transcribe import split_by_speaker
-from qa_pipeline.types import CallMetadata, Diarization, Direction, Role, RoleAssignment, Transcript, Turn
+from qa_pipeline.types import (
+    CallMetadata,
+    Diarization,
+    Direction,
+    Role,
+    RoleAssignment,
+    SpeakerSegment,
+    Transcript,
+    Turn,
+)
 
 # Phrases typical of each role in Mandarin service calls, with weights. Generic domain cues, not
 # tuned to any recording.
@@ -28,11 +38,16 @@ AGENT_CUES: dict[str, float] = {
     "请问还有其他": 2.5, "感谢您的来电": 3.0, "祝您生活愉快": 2.5, "请您稍等": 1.5, "为您查询": 2.0,
     "帮您": 1.0, "为您": 1.0, "核实": 1.5, "身份证": 1.0, "机主": 1.5, "请问您是": 1.5,
     "给您带来不便": 2.0, "非常抱歉": 1.0, "您好": 0.5, "回访": 1.5, "请问您": 0.5, "您的": 0.3,
+    "客户服务": 2.0, "打扰您": 1.5, "通知您": 1.5, "提醒您": 1.0, "本人吗": 1.5, "满意吗": 1.5, "是否满意": 1.5,
 }
 CUSTOMER_CUES: dict[str, float] = {
     "我想问": 2.0, "我想": 1.0, "我要投诉": 2.5, "投诉": 1.0, "你们": 1.0, "我的": 0.5, "怎么回事": 1.5,
-    "为什么": 0.5, "我要": 0.5, "喂": 0.5, "找你们领导": 2.0, "我是": 0.5,
+    "为什么": 0.5, "我要": 0.5, "喂": 0.5, "找你们领导": 2.0, "是我": 0.5, "你是哪": 1.5, "哪位": 0.5,
 }
+# Agents say 您 to the customer; customers mostly say 你 (你好 aside, which both say). Counted per
+# use, on top of the phrases.
+POLITE_YOU_WEIGHT = 0.3
+INFORMAL_YOU_WEIGHT = 0.2
 _FIRST_SPEAKER_BONUS = 1.0
 _AGENT_EVIDENCE = 3.0  # agent cue score of a voice that talks like the agent (one strong cue)
 # ... and the most a customer's voice may have: one weak cue that customers say too (核实, 机主,
@@ -56,7 +71,7 @@ def assign_roles(
         agent_channel: 0 or 1 to force the agent's channel on stereo, or ``"auto"``.
         metadata: the call's metadata; its ``agent_channel`` wins over the setting.
         diarization: the diarization a mono transcript was cut by. Where it kept one voice but
-            offers a ``two_voice_split``, the turns are cut by that split when one of its two
+            offers ``two_voice_splits``, the turns are cut by the first split where one of its two
             voices talks like the agent and the other like a customer (``speaks_as_two_parties``).
 
     Returns:
@@ -106,10 +121,9 @@ def _detect_agent(turns: list, parties: list, party_of, direction: Direction | N
     """The most agent-like party, the confidence, and each party's (agent, customer) cue scores."""
     scores = {party: [0.0, 0.0] for party in parties}
     for turn in turns:
-        text = normalize_for_matching(turn.text)
-        scores[party_of(turn)][0] += sum(weight * text.count(cue) for cue, weight in _NORMALIZED_AGENT_CUES.items())
-        scores[party_of(turn)][1] += sum(
-            weight * text.count(cue) for cue, weight in _NORMALIZED_CUSTOMER_CUES.items())
+        evidence = voice_evidence(turn.text)
+        scores[party_of(turn)][0] += evidence.agent_cues + POLITE_YOU_WEIGHT * evidence.polite_you
+        scores[party_of(turn)][1] += evidence.customer_cues + INFORMAL_YOU_WEIGHT * evidence.informal_you
     # Evidence that a party is the agent: its agent cues, and the customer cues of the others.
     others = max(len(parties) - 1, 1)
     evidence = {party: scores[party][0] + sum(scores[o][1] for o in parties if o != party) / others
@@ -123,31 +137,51 @@ def _detect_agent(turns: list, parties: list, party_of, direction: Direction | N
     return agent, round(confidence, 3), {party: tuple(score) for party, score in scores.items()}
 
 
-def split_by_content(transcript: Transcript, diarization: Diarization) -> Transcript | None:
-    """The mono transcript cut by the diarization's ``two_voice_split``, if what the two voices
-    say shows two parties (``speaks_as_two_parties``); else None."""
-    if not diarization.two_voice_split or len({turn.speaker for turn in transcript.turns}) > 1:
+class ContentSplit(NamedTuple):
+    """A mono transcript cut into two voices by what they say, and the split it was cut by."""
+
+    transcript: Transcript
+    segments: tuple[SpeakerSegment, ...]
+
+
+def split_by_content(transcript: Transcript, diarization: Diarization) -> ContentSplit | None:
+    """The mono transcript cut by the first of the diarization's ``two_voice_splits`` whose two
+    voices say what shows two parties (``speaks_as_two_parties``); else None."""
+    if len({turn.speaker for turn in transcript.turns}) > 1:
         return None
-    split = Diarization(segments=diarization.two_voice_split, num_speakers=2, method=diarization.method)
-    turns = [piece for turn in transcript.turns for piece in split_by_speaker(turn, split)]
-    speakers = list(dict.fromkeys(turn.speaker for turn in turns))
-    if len(speakers) != 2:
-        return None
-    _, _, scores = _detect_agent(turns, speakers, lambda turn: turn.speaker, None)
-    texts = {speaker: "".join(turn.text for turn in turns if turn.speaker == speaker) for speaker in speakers}
-    first, second = (VoiceEvidence(*scores[speaker], texts[speaker].count("您"), texts[speaker].count("我"))
-                     for speaker in speakers)
-    return transcript.model_copy(update={"turns": tuple(turns)}) if speaks_as_two_parties(first, second) else None
+    for segments in diarization.two_voice_splits:
+        split = Diarization(segments=segments, num_speakers=2, method=diarization.method)
+        turns = [piece for turn in transcript.turns for piece in split_by_speaker(turn, split)]
+        speakers = list(dict.fromkeys(turn.speaker for turn in turns))
+        if len(speakers) != 2:
+            continue
+        first, second = (voice_evidence("".join(turn.text for turn in turns if turn.speaker == speaker))
+                         for speaker in speakers)
+        if speaks_as_two_parties(first, second):
+            return ContentSplit(transcript.model_copy(update={"turns": tuple(turns)}), segments)
+    return None
 
 
 class VoiceEvidence(NamedTuple):
-    """What one voice says: its agent and customer cue scores, and how often it says 您 (an
-    agent's word to the customer) and 我 (a customer's word about their own account)."""
+    """What one voice says: its agent and customer phrase scores, and how often it says 您 (an
+    agent's word to the customer), 你 (a customer's, 你好 aside) and 我 (a customer's word about
+    their own account)."""
 
     agent_cues: float
     customer_cues: float
     polite_you: int
     first_person: int
+    informal_you: int = 0
+
+
+def voice_evidence(text: str) -> VoiceEvidence:
+    """The role evidence in ``text``."""
+    text = normalize_for_matching(text)
+    return VoiceEvidence(
+        agent_cues=sum(weight * text.count(cue) for cue, weight in _NORMALIZED_AGENT_CUES.items()),
+        customer_cues=sum(weight * text.count(cue) for cue, weight in _NORMALIZED_CUSTOMER_CUES.items()),
+        polite_you=text.count("您"), first_person=text.count("我"),
+        informal_you=text.count("你") - text.count("你好"))
 
 
 def speaks_as_two_parties(first: VoiceEvidence, second: VoiceEvidence) -> bool:
@@ -158,18 +192,22 @@ def speaks_as_two_parties(first: VoiceEvidence, second: VoiceEvidence) -> bool:
     One party heard as two voices says the same kind of thing in both: an agent's greeting in
     one and the closing in the other, or a customer's questions in both.
     """
-    agent, other = sorted((first, second), key=lambda voice: voice.agent_cues, reverse=True)
-    return (agent.agent_cues >= _AGENT_EVIDENCE and other.agent_cues <= _AGENT_TRACE
-            and other.customer_cues + other.first_person > other.agent_cues + other.polite_you)
+    agent, other = sorted((first, second), key=_agent_score, reverse=True)
+    return (_agent_score(agent) >= _AGENT_EVIDENCE and other.agent_cues <= _AGENT_TRACE
+            and other.customer_cues + other.first_person + other.informal_you > other.agent_cues + other.polite_you)
+
+
+def _agent_score(voice: VoiceEvidence) -> float:
+    return voice.agent_cues + POLITE_YOU_WEIGHT * voice.polite_you
 
 
 def _assign_speaker_roles(transcript: Transcript, metadata: CallMetadata, warnings: list[str],
                           diarization: Diarization | None) -> Transcript:
     speakers = {turn.speaker for turn in transcript.turns}
     if len(speakers) < 2 and diarization is not None and (split := split_by_content(transcript, diarization)):
-        warnings.append("mono recording: two voices too alike to tell apart by sound were told apart by "
+        warnings.append("mono recording: two voices that sound alone could not tell apart were told apart by "
                         "what they say (one talks like the agent, the other like a customer)")
-        transcript, speakers = split, {turn.speaker for turn in split.turns}
+        transcript, speakers = split.transcript, {turn.speaker for turn in split.transcript.turns}
     if len(speakers) < 2:
         if transcript.turns:
             warnings.append("mono recording with one voice found: agent and customer are not told apart; "

@@ -103,8 +103,9 @@ def transcribe_recording(
 
 # Raised when a code change makes other transcripts (text, turns, speakers, roles) from the same
 # audio and settings, so that stored calls are inspected again. 2: mono voices told apart by what
-# they say (roles.split_by_content).
-TRANSCRIPT_REVISION = 2
+# they say (roles.split_by_content). 3: more role cues (您/你, outbound calls), a quiet party's
+# voice offered to that split, no mono turn left without a diarized speaker.
+TRANSCRIPT_REVISION = 3
 
 
 def transcript_key(settings: Settings) -> str:
@@ -170,16 +171,15 @@ def correct_segment(segment: AsrSegment, corrector: VocabularyCorrector) -> AsrS
 
 def split_by_speaker(turn: Turn, diarization: Diarization) -> list[Turn]:
     """Cut a mono turn where the diarized speaker changes (each word goes to the speaker whose
-    segment it overlaps most); words outside every segment stay with their neighbours."""
-    if not turn.words:
-        segment = diarization.speaker_at(turn.start_s, turn.end_s)
-        if segment is None:
-            return [turn]
-        return [turn.model_copy(update={"speaker": segment.speaker, "diarization_confidence": segment.confidence})]
+    segment it overlaps most); words outside every segment stay with their neighbours, and a turn
+    outside them all goes to the nearest speaker (it must not make a speaker of its own)."""
     assigned = [diarization.speaker_at(word.start_s, word.end_s) for word in turn.words]
     known = [segment for segment in assigned if segment is not None]
     if not known:
-        return [turn]
+        segment = diarization.speaker_at(turn.start_s, turn.end_s, max_distance_s=None)
+        if segment is None:
+            return [turn]
+        return [turn.model_copy(update={"speaker": segment.speaker, "diarization_confidence": segment.confidence})]
     previous = known[0]
     for i, segment in enumerate(assigned):  # fill gaps from the left (the first known from the right)
         assigned[i] = previous = segment or previous

@@ -122,13 +122,15 @@ class Diarization(_Record):
     segments: tuple[SpeakerSegment, ...]
     num_speakers: int = Field(ge=0)
     method: str  # "embedding" (Silero VAD + resemblyzer + clustering) or "pyannote"
-    # When one voice was kept: the best split of it into two, if each has enough speech. Two
-    # voices too close to tell apart by sound can be told apart by what they say: role detection
-    # takes this split when one of them talks like the agent and the other like a customer.
-    two_voice_split: tuple[SpeakerSegment, ...] = ()
+    # When one voice was kept: splits of it into two that sound could not confirm, best first.
+    # Two voices too close to tell apart by sound, or a party who says little, can be told apart
+    # by what they say: role detection takes the first split where one voice talks like the
+    # agent and the other like a customer.
+    two_voice_splits: tuple[tuple[SpeakerSegment, ...], ...] = ()
 
-    def speaker_at(self, start_s: float, end_s: float) -> SpeakerSegment | None:
-        """The segment overlapping ``start_s..end_s`` most (or the nearest one, within 1 s)."""
+    def speaker_at(self, start_s: float, end_s: float, *, max_distance_s: float | None = 1.0) -> SpeakerSegment | None:
+        """The segment overlapping ``start_s..end_s`` most (or the nearest one, within
+        ``max_distance_s``; None: however far)."""
         best, best_overlap = None, 0.0
         for segment in self.segments:
             overlap = min(end_s, segment.end_s) - max(start_s, segment.start_s)
@@ -142,7 +144,9 @@ class Diarization(_Record):
             return min(abs(segment.start_s - middle_s), abs(segment.end_s - middle_s))
 
         nearest = min(self.segments, key=distance_s, default=None)
-        return nearest if nearest is not None and distance_s(nearest) <= 1.0 else None
+        if nearest is None or (max_distance_s is not None and distance_s(nearest) > max_distance_s):
+            return None
+        return nearest
 
 
 class Turn(_Timed):

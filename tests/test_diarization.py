@@ -19,13 +19,21 @@ from transcripts import transcript, turn
 from qa_pipeline.audio import DecodedAudio, read_recording
 from qa_pipeline.diarization import (
     EmbeddingDiarizer,
+    _cluster,
+    _normalize,
     PyannoteDiarizer,
     get_diarizer,
     remove_echo,
     speech_regions,
 )
 from qa_pipeline.errors import ConfigurationError
-from qa_pipeline.roles import VoiceEvidence, assign_roles, detect_agent_speakers, speaks_as_two_parties
+from qa_pipeline.roles import (
+    VoiceEvidence,
+    assign_roles,
+    detect_agent_speakers,
+    speaks_as_two_parties,
+    voice_evidence,
+)
 from qa_pipeline.settings import DiarizationSettings, Settings
 from qa_pipeline.transcribe import split_by_speaker, transcribe_recording
 from qa_pipeline.types import Diarization, Role, SpeakerSegment
@@ -107,20 +115,37 @@ def test_one_voice_greeting_alone_is_one_speaker(diarizer, stereo) -> None:
     assert result.num_speakers == 1 and {seg.speaker for seg in result.segments} == {"spk0"}
 
 
-def test_voices_too_close_by_sound_come_with_their_two_voice_split(stereo) -> None:
+def test_voices_too_close_by_sound_come_with_their_two_voice_splits(stereo) -> None:
     mix = stereo.channel(0) + stereo.channel(1)
     strict = EmbeddingDiarizer(DiarizationSettings(split_distance=1.9))  # no two voices are this far apart
 
     result = strict.diarize(mix)
 
     assert result.num_speakers == 1
-    assert {seg.speaker for seg in result.two_voice_split} == {"spk0", "spk1"}
+    assert result.two_voice_splits and all({seg.speaker for seg in split} == {"spk0", "spk1"}
+                                           for split in result.two_voice_splits)
     reference = reference_of({"agent": stereo.channel(0), "customer": stereo.channel(1)})
-    split = result.model_copy(update={"segments": result.two_voice_split})
+    split = result.model_copy(update={"segments": result.two_voice_splits[0]})
     assert DiarizationErrorRate(collar=0.25)(reference, as_annotation(split)) < 0.1
-    # No split is offered when a voice would have too little speech, nor when two were found.
-    assert EmbeddingDiarizer(DiarizationSettings(split_distance=1.9, min_speaker_s=60)).diarize(mix).two_voice_split == ()
-    assert EmbeddingDiarizer(DiarizationSettings()).diarize(mix).two_voice_split == ()
+    # Nor is one offered when two voices were found, or when one voice is all there may be.
+    assert EmbeddingDiarizer(DiarizationSettings()).diarize(mix).two_voice_splits == ()
+    assert EmbeddingDiarizer(DiarizationSettings(max_speakers=1)).diarize(mix).two_voice_splits == ()
+
+
+def test_a_quiet_party_is_offered_apart_and_a_sliver_is_not() -> None:
+    rng = np.random.default_rng(0)
+    talkative, quiet = _normalize(rng.normal(size=256)), _normalize(rng.normal(size=256))
+    embeddings = np.stack([_normalize(v + rng.normal(scale=0.05, size=256)) for v in [talkative] * 30 + [quiet] * 6])
+    windows = np.array([(i * 1.0, i * 1.0 + 0.5, i) for i in range(36)])  # 0.5 s of speech each
+
+    labels, candidates = _cluster(embeddings, windows, DiarizationSettings())  # 3 s of the quiet voice
+
+    assert len(set(labels)) == 2 and candidates == []
+    labels, candidates = _cluster(embeddings[:32], windows[:32], DiarizationSettings())  # 1 s of the quiet one
+    assert len(set(labels)) == 1
+    assert any(len(set(c[:30])) == 1 and set(c[30:]) == set(c) - set(c[:30]) for c in candidates)
+    labels, candidates = _cluster(embeddings[:31], windows[:31], DiarizationSettings())  # 0.5 s: a sliver
+    assert len(set(labels)) == 1 and candidates == []
 
 
 def test_silence_and_noise_have_no_speakers(diarizer) -> None:
@@ -153,6 +178,12 @@ def test_a_mono_turn_is_cut_where_the_speaker_changes() -> None:
     assert [p.diarization_confidence for p in pieces] == [0.9, 0.7]
     assert pieces[1].start_s >= 2.6 and pieces[0].words[-1].end_s <= pieces[1].words[0].start_s
     assert mono_turn.speaker == "ch0"  # the input is not changed
+
+
+def test_a_mono_turn_away_from_every_diarized_voice_goes_to_the_nearest() -> None:
+    late = turn(9.0, Role.UNKNOWN, "好的再见", channel=0)  # SPEAKERS end at 5 s
+    (piece,) = split_by_speaker(late, SPEAKERS)
+    assert piece.speaker == SPEAKERS.segments[-1].speaker and piece.text == "好的再见"
 
 
 def test_mono_transcription_with_a_diarization_gives_turns_per_speaker(tmp_path) -> None:
@@ -195,9 +226,11 @@ def test_a_transfer_gives_two_agents_and_one_customer() -> None:
 CLOSE_VOICES = Diarization(
     segments=(SpeakerSegment(start_s=0.0, end_s=30.0, speaker="spk0", confidence=1.0),), num_speakers=1,
     method="embedding",
-    two_voice_split=(SpeakerSegment(start_s=0.0, end_s=4.5, speaker="spk0", confidence=0.55),
-                     SpeakerSegment(start_s=4.5, end_s=9.0, speaker="spk1", confidence=0.55),
-                     SpeakerSegment(start_s=9.0, end_s=30.0, speaker="spk0", confidence=0.55)),
+    two_voice_splits=((SpeakerSegment(start_s=0.0, end_s=9.0, speaker="spk0", confidence=0.6),  # the agent halved
+                       SpeakerSegment(start_s=9.0, end_s=30.0, speaker="spk1", confidence=0.6)),
+                      (SpeakerSegment(start_s=0.0, end_s=4.5, speaker="spk0", confidence=0.55),
+                       SpeakerSegment(start_s=4.5, end_s=9.0, speaker="spk1", confidence=0.55),
+                       SpeakerSegment(start_s=9.0, end_s=30.0, speaker="spk0", confidence=0.55))),
 )
 
 
@@ -236,6 +269,18 @@ def test_speaks_as_two_parties_needs_an_agent_and_a_customer() -> None:
     assert not speaks_as_two_parties(customer, customer)
     assert not speaks_as_two_parties(agent, quiet)
     assert not speaks_as_two_parties(agent, customer._replace(agent_cues=3.0))  # the customer's voice says 工号
+    # An agent without a 工号 is known by 您; a customer who says little, by 你.
+    polite_agent = VoiceEvidence(agent_cues=1.5, customer_cues=0.0, polite_you=6, first_person=1)
+    terse_customer = VoiceEvidence(agent_cues=0.0, customer_cues=0.0, polite_you=0, first_person=0, informal_you=2)
+    assert speaks_as_two_parties(polite_agent, terse_customer)
+    assert not speaks_as_two_parties(polite_agent, terse_customer._replace(polite_you=2))
+
+
+def test_voice_evidence_counts_phrases_and_forms_of_address() -> None:
+    evidence = voice_evidence("您好，我是长江银行客户服务中心的，不打扰您了")
+    assert evidence.agent_cues >= 3.0 and evidence.polite_you == 2 and evidence.customer_cues == 0
+    customer = voice_evidence("喂，你好，你是哪里？你说吧，我的卡怎么了")
+    assert customer.informal_you == 2 and customer.first_person == 1 and customer.customer_cues >= 2.0
 
 
 def test_one_voice_on_mono_keeps_unknown_roles() -> None:

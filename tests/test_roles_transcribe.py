@@ -34,6 +34,28 @@ def test_auto_detection_finds_the_agent_on_either_channel(agent_on):
     assert assignment.agent_channel == agent_on and assignment.confidence > 0.9
 
 
+@pytest.mark.parametrize("agent_on", [0, 1])
+def test_an_outbound_call_the_customer_opens_finds_the_agent_without_metadata(agent_on):
+    t = _unlabelled(
+        (0.5, 1 - agent_on, "喂，哪位？"),
+        (2.0, agent_on, "您好，请问是王先生本人吗？我是长江银行客户服务中心的"),
+        (6.0, 1 - agent_on, "是我，什么事？"),
+        (8.0, agent_on, "提醒您一下，您的账户已经逾期了，请您尽快还款，不打扰您了，再见"),
+    )
+    assert detect_agent_channel(t).agent_channel == agent_on
+
+
+def test_a_polite_customer_is_not_taken_for_the_agent():
+    t = _unlabelled(
+        (0.5, 1, "您好，请讲。"),
+        (2.0, 0, "您好，请问一下，麻烦您帮我查一下我的快递"),
+        (6.0, 1, "好的，麻烦您提供一下手机号码，我帮您查询"),
+        (9.0, 0, "好的，谢谢您"),
+        (11.0, 1, "查到了，预计明天送达，请问还有其他问题吗"),
+    )
+    assert detect_agent_channel(t).agent_channel == 1
+
+
 def test_roles_are_set_on_every_turn_with_their_source():
     labelled = assign_roles(AGENT_ON_RIGHT, agent_channel="auto")
     assert [t.role for t in labelled.turns] == [Role.AGENT, Role.CUSTOMER, Role.AGENT]

@@ -11,9 +11,9 @@ Sets: ``samples`` (samples/calls, 8), ``dev`` (benchmarks/data/asr_eval/calls, 4
 choosing settings), ``heldout`` (benchmarks/data/batch_eval/calls, 152; see bench_batch.py for how
 to make it); these three are inbound calls the agent opens with a 工号. ``roles_dev`` and
 ``roles_heldout`` (40 each, role_eval_set.py) are calls of every direction and shape: outbound
-calls the customer opens, agents without a 工号, complaints, talk-over. All voices are one TTS voice shifted in pitch and tempo: calls whose two voices are
-less than ``--min-voice-gap`` cents apart are reported separately (to an embedding they are one
-person, as the same person would be).
+calls the customer opens, agents without a 工号, complaints, talk-over. All voices are one TTS
+voice shifted in pitch and tempo: calls whose two voices are less than ``--min-voice-gap`` cents
+apart are reported separately (to an embedding they are one person, as the same person would be).
 
 Figures (benchmarks/results/diarization_<set>.json):
 * DER with a 0.25 s collar (pyannote.metrics), overall and on the calls with overlap;

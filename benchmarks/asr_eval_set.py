@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import random
+from collections.abc import Iterable
 from pathlib import Path
 
 import yaml
@@ -194,12 +195,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data" / "asr_eval" / "scripts")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    for index in range(args.count):
-        script = (alt_call_script if args.wording == "alt" else call_script)(rng, index)
-        path = args.out / f"{script['call_id']}.yaml"
+    make_script = alt_call_script if args.wording == "alt" else call_script
+    write_scripts((make_script(rng, index) for index in range(args.count)), args.out)
+
+
+def write_scripts(scripts: Iterable[dict], out: Path) -> None:
+    """Write call scripts as ``out/<call_id>.yaml`` (the sample-call tool's input)."""
+    out.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for count, script in enumerate(scripts, start=1):
+        path = out / f"{script['call_id']}.yaml"
         path.write_text(yaml.safe_dump(script, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    print(f"{args.count} scripts -> {args.out}")
+    print(f"{count} scripts -> {out}")
 
 
 if __name__ == "__main__":

@@ -24,8 +24,7 @@ import argparse
 import random
 from pathlib import Path
 
-import yaml
-from asr_eval_set import amount, date, digits, phone, spoken_number
+from asr_eval_set import amount, date, digits, phone, spoken_number, write_scripts
 
 COMPANIES = ["顺达通信", "长江银行", "安心保险", "优选商城", "安家宽带", "城南燃气", "畅行旅游", "启明教育",
              "吉祥汽车", "百货通快递"]
@@ -193,12 +192,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data" / "roles_dev" / "scripts")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
-    for index in range(args.count):
-        script = call_script(rng, index)
-        path = args.out / f"{script['call_id']}.yaml"
-        path.write_text(yaml.safe_dump(script, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    print(f"{args.count} scripts -> {args.out}")
+    write_scripts((call_script(rng, index) for index in range(args.count)), args.out)
 
 
 if __name__ == "__main__":

@@ -189,8 +189,11 @@ def _cluster(embeddings: np.ndarray, windows: np.ndarray,
     smoothed = _smooth_within_regions(embeddings, windows[:, 2])
     speech_s = _speech_per_window(windows)
     labels = np.zeros(len(smoothed), dtype=int)
+    two_voices = labels
     for k in range(2, min(settings.max_speakers, len(smoothed)) + 1):
         candidate = KMeans(n_clusters=k, n_init=5, random_state=0).fit_predict(smoothed)
+        if k == 2:
+            two_voices = candidate
         voices = sorted(set(candidate))
         enough_speech = min(speech_s[candidate == v].sum() for v in voices) >= settings.min_speaker_s
         closest = min(_centroid_distance(smoothed, candidate, a, b) for a in voices for b in voices if a < b)
@@ -203,17 +206,17 @@ def _cluster(embeddings: np.ndarray, windows: np.ndarray,
         labels = candidate
     if len(set(labels)) > 1 or settings.max_speakers < 2 or len(smoothed) < 3:
         return labels, []
-    return labels, _two_voice_candidates(smoothed, speech_s)
+    return labels, _two_voice_candidates(smoothed, speech_s, two_voices)
 
 
-def _two_voice_candidates(smoothed: np.ndarray, speech_s: np.ndarray) -> list[np.ndarray]:
+def _two_voice_candidates(smoothed: np.ndarray, speech_s: np.ndarray, two: np.ndarray) -> list[np.ndarray]:
     """Splits of the one voice found into two, for role detection to take or leave by what the
-    two sides say: k-means' two voices, then its three with the closest two merged (k = 2 on a
-    call where one party says little tends to halve the talkative one; k = 3 then sets the quiet
-    one apart). Each voice has at least ``MIN_CANDIDATE_VOICE_S`` of speech."""
+    two sides say: k-means' two voices (``two``, from ``_cluster``), then its three with the
+    closest two merged (k = 2 on a call where one party says little tends to halve the talkative
+    one; k = 3 then sets the quiet one apart). Each voice has at least ``MIN_CANDIDATE_VOICE_S``
+    of speech."""
     from sklearn.cluster import KMeans  # noqa: PLC0415
 
-    two = KMeans(n_clusters=2, n_init=5, random_state=0).fit_predict(smoothed)
     three = KMeans(n_clusters=3, n_init=5, random_state=0).fit_predict(smoothed)
     if len(set(three)) == 3:
         _, a, b = min((_centroid_distance(smoothed, three, a, b), a, b) for a, b in ((0, 1), (0, 2), (1, 2)))

@@ -122,7 +122,7 @@ def _detect_agent(turns: list, parties: list, party_of, direction: Direction | N
     scores = {party: [0.0, 0.0] for party in parties}
     for turn in turns:
         evidence = voice_evidence(turn.text)
-        scores[party_of(turn)][0] += evidence.agent_cues + POLITE_YOU_WEIGHT * evidence.polite_you
+        scores[party_of(turn)][0] += _agent_score(evidence)
         scores[party_of(turn)][1] += evidence.customer_cues + INFORMAL_YOU_WEIGHT * evidence.informal_you
     # Evidence that a party is the agent: its agent cues, and the customer cues of the others.
     others = max(len(parties) - 1, 1)
@@ -198,6 +198,7 @@ def speaks_as_two_parties(first: VoiceEvidence, second: VoiceEvidence) -> bool:
 
 
 def _agent_score(voice: VoiceEvidence) -> float:
+    """How much a voice talks like the agent: its agent phrases and its 您."""
     return voice.agent_cues + POLITE_YOU_WEIGHT * voice.polite_you
 
 

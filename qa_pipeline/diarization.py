@@ -32,6 +32,7 @@ MEL_HOP_S = 0.01  # resemblyzer's mel frames: 10 ms
 MIN_WINDOW_S = 0.4  # shorter speech regions are too short to embed on their own
 MAX_WINDOWS = 3000  # clustering is quadratic: long recordings get a longer hop
 MIN_CANDIDATE_VOICE_S = 1.0  # each voice of a split offered to role detection speaks this long
+MAX_CANDIDATES = 4  # splits offered to role detection, the most distinct first
 
 
 class Diarizer(Protocol):
@@ -211,23 +212,34 @@ def _cluster(embeddings: np.ndarray, windows: np.ndarray,
 
 def _two_voice_candidates(smoothed: np.ndarray, speech_s: np.ndarray, two: np.ndarray) -> list[np.ndarray]:
     """Splits of the one voice found into two, for role detection to take or leave by what the
-    two sides say: k-means' two voices (``two``, from ``_cluster``), then its three with the
-    closest two merged (k = 2 on a call where one party says little tends to halve the talkative
-    one; k = 3 then sets the quiet one apart). Each voice has at least ``MIN_CANDIDATE_VOICE_S``
-    of speech."""
+    two sides say, the most distinct two voices first (cosine distance of their centroids).
+
+    The splits: k-means' two voices (``two``, from ``_cluster``); its three voices with the
+    closest two merged; and each of its three and four voices against the rest. k = 2 on a call
+    where one party says little tends to halve the talkative one; the quiet party is then one of
+    the three or four voices. Each voice of a split has at least ``MIN_CANDIDATE_VOICE_S`` of
+    speech; at most ``MAX_CANDIDATES`` are offered.
+    """
     from sklearn.cluster import KMeans  # noqa: PLC0415
 
-    three = KMeans(n_clusters=3, n_init=5, random_state=0).fit_predict(smoothed)
-    if len(set(three)) == 3:
-        _, a, b = min((_centroid_distance(smoothed, three, a, b), a, b) for a, b in ((0, 1), (0, 2), (1, 2)))
-        three = np.where(three == b, a, three)
-    candidates: list[np.ndarray] = []
-    for labels in (two, three):
-        voices = set(labels)
+    splits = [two]
+    for k in (3, 4):
+        if len(smoothed) <= k:
+            break
+        labels = KMeans(n_clusters=k, n_init=5, random_state=0).fit_predict(smoothed)
+        voices = sorted(set(labels))
+        if k == 3 and len(voices) == 3:
+            _, a, b = min((_centroid_distance(smoothed, labels, a, b), a, b) for a, b in ((0, 1), (0, 2), (1, 2)))
+            splits.append(np.where(labels == b, a, labels))
+        splits.extend((labels == voice).astype(int) for voice in voices)
+    candidates: list[tuple[float, np.ndarray]] = []
+    for labels in splits:
+        voices = sorted(set(labels))
         if (len(voices) == 2 and min(speech_s[labels == v].sum() for v in voices) >= MIN_CANDIDATE_VOICE_S
-                and not any(_same_partition(labels, other) for other in candidates)):
-            candidates.append(labels)
-    return candidates
+                and not any(_same_partition(labels, other) for _, other in candidates)):
+            candidates.append((_centroid_distance(smoothed, labels, *voices), labels))
+    candidates.sort(key=lambda candidate: -candidate[0])
+    return [labels for _, labels in candidates[:MAX_CANDIDATES]]
 
 
 def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:

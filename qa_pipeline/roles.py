@@ -5,7 +5,8 @@ On stereo, the agent channel comes, in order of precedence, from the call's meta
 from the configuration (``agent_channel: 0|1``), or, with ``auto``, from what each channel says:
 agents greet with their company and 工号, offer help, verify identity, close with set phrases and
 say 您; customers ask, complain, give their details and mostly say 你. Unless the call is known to
-be outbound, the first speaker gets a small bonus (on inbound calls the agent speaks first).
+be outbound, the first speaker gets a small bonus (on inbound calls the agent speaks first); when
+the direction is unknown and the first turn is someone picking up (「喂？哪位？」), it does not.
 Mono recordings cut into speakers by diarization get the same treatment per speaker; with three
 or more speakers (a transfer), every speaker who talks like an agent is one. Where diarization
 heard one voice, the first of its splits into two where one side talks like the agent and the
@@ -48,6 +49,9 @@ CUSTOMER_CUES: dict[str, float] = {
 # use, on top of the phrases.
 POLITE_YOU_WEIGHT = 0.3
 INFORMAL_YOU_WEIGHT = 0.2
+# A voice's 我 counts half towards its being the customer when telling two voices apart by content:
+# agents say 我 too (我这边, 我理解, 我是).
+FIRST_PERSON_WEIGHT = 0.5
 _FIRST_SPEAKER_BONUS = 1.0
 _AGENT_EVIDENCE = 3.0  # agent cue score of a voice that talks like the agent (one strong cue)
 # ... and the most a customer's voice may have: one weak cue that customers say too (核实, 机主,
@@ -123,18 +127,28 @@ def _detect_agent(turns: list, parties: list, party_of, direction: Direction | N
     for turn in turns:
         evidence = voice_evidence(turn.text)
         scores[party_of(turn)][0] += _agent_score(evidence)
-        scores[party_of(turn)][1] += evidence.customer_cues + INFORMAL_YOU_WEIGHT * evidence.informal_you
+        scores[party_of(turn)][1] += _customer_score(evidence)
     # Evidence that a party is the agent: its agent cues, and the customer cues of the others.
     others = max(len(parties) - 1, 1)
     evidence = {party: scores[party][0] + sum(scores[o][1] for o in parties if o != party) / others
                 for party in parties}
-    if turns and direction != Direction.OUTBOUND:
+    if turns and direction != Direction.OUTBOUND and not _answers_the_phone(turns[0], direction):
         evidence[party_of(turns[0])] += _FIRST_SPEAKER_BONUS
     agent = max(parties, key=lambda party: (evidence[party], -parties.index(party)))
     # Add-one smoothing: a little evidence gives a modest confidence, none gives 1/parties.
     total = sum(evidence.values())
     confidence = (evidence[agent] + 1.0) / (total + len(parties)) if parties else 0.0
     return agent, round(confidence, 3), {party: tuple(score) for party, score in scores.items()}
+
+
+def _answers_the_phone(first: Turn, direction: Direction | None) -> bool:
+    """Whether the call's first turn, direction unknown, is someone picking up (「喂？」「哪位？」):
+    more customer cues than agent ones. Then the call is likely outbound and the first speaker
+    the customer, so the first-speaker bonus is not given."""
+    if direction is not None:
+        return False
+    evidence = voice_evidence(first.text)
+    return _customer_score(evidence) > _agent_score(evidence)
 
 
 class ContentSplit(NamedTuple):
@@ -165,7 +179,7 @@ def split_by_content(transcript: Transcript, diarization: Diarization) -> Conten
 class VoiceEvidence(NamedTuple):
     """What one voice says: its agent and customer phrase scores, and how often it says 您 (an
     agent's word to the customer), 你 (a customer's, 你好 aside) and 我 (a customer's word about
-    their own account)."""
+    their own account, though agents say it too; 我们, the company's voice, aside)."""
 
     agent_cues: float
     customer_cues: float
@@ -180,21 +194,27 @@ def voice_evidence(text: str) -> VoiceEvidence:
     return VoiceEvidence(
         agent_cues=sum(weight * text.count(cue) for cue, weight in _NORMALIZED_AGENT_CUES.items()),
         customer_cues=sum(weight * text.count(cue) for cue, weight in _NORMALIZED_CUSTOMER_CUES.items()),
-        polite_you=text.count("您"), first_person=text.count("我"),
+        polite_you=text.count("您"), first_person=text.count("我") - text.count("我们"),
         informal_you=text.count("你") - text.count("你好"))
 
 
 def speaks_as_two_parties(first: VoiceEvidence, second: VoiceEvidence) -> bool:
     """Whether two voices are an agent and a customer: one says agent phrases
     (``_AGENT_EVIDENCE``), the other at most a trace of them (``_AGENT_TRACE``) and more that is
-    a customer's (customer cues, 我) than an agent's (agent cues, 您).
+    a customer's (customer cues, 你, half of 我) than an agent's (agent cues, 您).
 
     One party heard as two voices says the same kind of thing in both: an agent's greeting in
     one and the closing in the other, or a customer's questions in both.
     """
     agent, other = sorted((first, second), key=_agent_score, reverse=True)
     return (_agent_score(agent) >= _AGENT_EVIDENCE and other.agent_cues <= _AGENT_TRACE
-            and other.customer_cues + other.first_person + other.informal_you > other.agent_cues + other.polite_you)
+            and other.customer_cues + other.informal_you + FIRST_PERSON_WEIGHT * other.first_person
+            > other.agent_cues + other.polite_you)
+
+
+def _customer_score(voice: VoiceEvidence) -> float:
+    """How much a voice talks like the customer: its customer phrases and its 你."""
+    return voice.customer_cues + INFORMAL_YOU_WEIGHT * voice.informal_you
 
 
 def _agent_score(voice: VoiceEvidence) -> float:

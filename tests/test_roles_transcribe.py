@@ -45,6 +45,17 @@ def test_an_outbound_call_the_customer_opens_finds_the_agent_without_metadata(ag
     assert detect_agent_channel(t).agent_channel == agent_on
 
 
+def test_a_customer_picking_up_gets_no_first_speaker_bonus():
+    t = _unlabelled(
+        (0.5, 0, "喂？"),
+        (1.5, 1, "你好，我这边是顺丰快递，有个包裹放门口可以吗"),  # no agent phrase at all
+        (5.0, 0, "可以"),
+    )
+    assert detect_agent_channel(t).agent_channel == 1
+    inbound = assign_roles(t, agent_channel="auto", metadata=CallMetadata(direction=Direction.INBOUND))
+    assert inbound.roles.agent_channel == 0  # told it is inbound: whoever speaks first is the agent
+
+
 def test_a_polite_customer_is_not_taken_for_the_agent():
     t = _unlabelled(
         (0.5, 1, "您好，请讲。"),

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+
+# Whisper's int8 matrix products run in Intel MKL, which picks its code path by CPU (AVX2, AVX-512,
+# AMX) and gets slightly different numbers on each, so a word can come out differently (「您好」 or
+# 「以后」). The model tests pin MKL's reproducible AVX2 path so that they hear the same on any x86
+# CPU with AVX2 (machines differ); set before ctranslate2 loads, inherited by batch workers. The
+# application itself keeps the fastest path.
+os.environ.setdefault("MKL_CBWR", "AVX2")
 
 sys.path.insert(0, str(Path(__file__).parent))
 

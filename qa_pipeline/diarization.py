@@ -214,11 +214,11 @@ def _two_voice_candidates(smoothed: np.ndarray, speech_s: np.ndarray, two: np.nd
     """Splits of the one voice found into two, for role detection to take or leave by what the
     two sides say, the most distinct two voices first (cosine distance of their centroids).
 
-    The splits: k-means' two voices (``two``, from ``_cluster``); its three voices with the
-    closest two merged; and each of its three and four voices against the rest. k = 2 on a call
-    where one party says little tends to halve the talkative one; the quiet party is then one of
-    the three or four voices. Each voice of a split has at least ``MIN_CANDIDATE_VOICE_S`` of
-    speech; at most ``MAX_CANDIDATES`` are offered.
+    The splits: k-means' two voices (``two``, from ``_cluster``), and each of its three and of
+    its four voices against the rest (the first three of these are its three voices with two
+    merged). k = 2 on a call where one party says little tends to halve the talkative one; the
+    quiet party is then one of the three or four voices. Each voice of a split has at least
+    ``MIN_CANDIDATE_VOICE_S`` of speech; at most ``MAX_CANDIDATES`` are offered.
     """
     from sklearn.cluster import KMeans  # noqa: PLC0415
 
@@ -227,11 +227,7 @@ def _two_voice_candidates(smoothed: np.ndarray, speech_s: np.ndarray, two: np.nd
         if len(smoothed) <= k:
             break
         labels = KMeans(n_clusters=k, n_init=5, random_state=0).fit_predict(smoothed)
-        voices = sorted(set(labels))
-        if k == 3 and len(voices) == 3:
-            _, a, b = min((_centroid_distance(smoothed, labels, a, b), a, b) for a, b in ((0, 1), (0, 2), (1, 2)))
-            splits.append(np.where(labels == b, a, labels))
-        splits.extend((labels == voice).astype(int) for voice in voices)
+        splits.extend((labels == voice).astype(int) for voice in sorted(set(labels)))
     candidates: list[tuple[float, np.ndarray]] = []
     for labels in splits:
         voices = sorted(set(labels))

@@ -4,9 +4,12 @@ What QA rules, redaction and reviewers read: 「工号一零二四」→「工�
 「三千二百元」→「3200元」, 「十二月十三号」→「12月13号」, 「三点五」→「3.5」, 「百分之五十」→「50%」.
 The verbatim transcript is kept for display; this is a second, normalized view.
 
-A run of numerals with units (十百千万亿) is a quantity; a run of two or more bare digits is read
-digit by digit (phone, order and agent numbers). A single numeral becomes a number only before a
-measure word (三笔, 五号, 两点), and 一 never does on its own, so 一下, 一点, 一个 stay words.
+A run of numerals with units (十百千万亿) is a quantity, said the colloquial way too (三千五 is
+3500, 一万二 is 12000); a run of two or more bare digits is read digit by digit (phone, order and
+agent numbers). A single numeral becomes a number only before a measure word (三笔, 五号, 两点),
+and 一 never does on its own, so 一下, 一点, 一个 stay words. Words made of numerals stay words:
+a run that starts with 百, 千, 万 or 亿 (万一, 千万不要, 百分百), units alone without a measure word
+(十万火急), and a run next to 几 (几十块, 三十几岁: no exact number was said). 一点二十 is a time.
 """
 
 from __future__ import annotations
@@ -24,7 +27,12 @@ _NUMERAL = "零〇幺一二两三四五六七八九十百千万亿"
 _YAO = re.compile(rf"(?<=[0-9{_NUMERAL}])[要腰妖](?=[0-9{_NUMERAL}])|[要腰妖](?=[0-9{_NUMERAL}]{{6}})")
 # Digits written before 万/亿 (Whisper writes 「5万」 for 五万): the whole number, as for 五万.
 _ARABIC_WITH_UNIT = re.compile(r"(?<![0-9.])(\d+(?:\.\d+)?)([万亿])(?![0-9零〇幺一二两三四五六七八九十百千])")
-_RUN = re.compile(rf"百分之[{_NUMERAL}]+(?:点[{_NUMERAL}]+)?|[{_NUMERAL}]+(?:点[零〇幺一二三四五六七八九]+)?")
+# A fraction after 点 is bare digits (三点五); 一点二十 (a time) is left to the two runs it is.
+_RUN = re.compile(rf"百分之[{_NUMERAL}]+(?:点[{_NUMERAL}]+)?"
+                  rf"|[{_NUMERAL}]+(?:点[零〇幺一二三四五六七八九]+(?![十百千万亿点]))?")
+_WORD_STARTS = frozenset("百千万亿")  # 万一, 千万 (don't), 百分百: words, not numbers
+_MINUTES = re.compile(rf"[{_NUMERAL}]+|[半钟]")
+_VAGUE = "几"  # 几十, 三十几: an approximate number, kept as said
 
 
 def inverse_normalize(text: str) -> str:
@@ -49,8 +57,15 @@ def _scaled(match: re.Match[str]) -> str:
 
 
 def _convert(run: str, text: str, end: int) -> str:
+    start = end - len(run)
+    if (start > 0 and text[start - 1] == _VAGUE) or text[end : end + 1] == _VAGUE:
+        return run
     if run.startswith("百分之"):
-        return _convert(run[3:], text, end) + "%"
+        return _convert(run[3:], text, end) + "%" if run[3:] else run
+    if run[0] in _WORD_STARTS:
+        return run
+    if not any(char in _DIGITS for char in run) and run == "十" and not _before_measure(text, end):
+        return run
     whole, _, fraction = run.partition("点")
     if fraction:
         return f"{_quantity(whole) if _has_units(whole) else _digit_string(whole)}.{_digit_string(fraction)}"
@@ -59,11 +74,25 @@ def _convert(run: str, text: str, end: int) -> str:
     # One character: a number only before a measure word. 一 stays a word (一下, 一点, 一个);
     # 十分 is "very" unless it is 十分钟.
     following = text[end : end + 2]
-    if run == "一" or not following or following[0] not in _MEASURES:
+    if run == "一" and not _is_clock_time(text, end):
+        return run
+    if not _before_measure(text, end):
         return run
     if run == "十" and following[0] == "分" and following != "分钟":
         return run
     return str(_quantity(run)) if _has_units(run) else _digit_string(run)
+
+
+def _before_measure(text: str, end: int) -> bool:
+    return text[end : end + 1] != "" and text[end] in _MEASURES
+
+
+def _is_clock_time(text: str, end: int) -> bool:
+    """一点二十, 一点零五, 一点半, 一点钟: one o'clock (一点 alone is "a little", 一点一点 "bit by bit")."""
+    if text[end : end + 1] != "点":
+        return False
+    minutes = _MINUTES.match(text, end + 1)
+    return minutes is not None and (len(minutes.group(0)) >= 2 or minutes.group(0) in "半钟十")
 
 
 def _has_units(run: str) -> bool:
@@ -75,7 +104,8 @@ def _digit_string(run: str) -> str:
 
 
 def _quantity(run: str) -> int:
-    """三千二百 → 3200, 十二 → 12, 两万零五百 → 20500, 一亿二千万 → 120000000."""
+    """三千二百 → 3200, 十二 → 12, 两万零五百 → 20500, 一亿二千万 → 120000000; a last digit right
+    after 百, 千, 万 or 亿 counts in the next unit down, as said: 三千五 → 3500, 一万二 → 12000."""
     above_yi = above_wan = section = digit = 0
     for char in run:
         if char in _DIGITS:
@@ -89,4 +119,7 @@ def _quantity(run: str) -> int:
         elif char == "亿":
             above_yi = (above_wan + section + digit or 1) * 100_000_000
             above_wan = section = digit = 0
+    unit_before_last = _SMALL_UNITS.get(run[-2], 0) or _LARGE_UNITS.get(run[-2], 0) if len(run) >= 2 else 0
+    if run[-1] in _DIGITS and unit_before_last >= 100:
+        digit *= unit_before_last // 10
     return above_yi + above_wan + section + digit

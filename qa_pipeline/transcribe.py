@@ -104,8 +104,9 @@ def transcribe_recording(
 # Raised when a code change makes other transcripts (text, turns, speakers, roles) from the same
 # audio and settings, so that stored calls are inspected again. 2: mono voices told apart by what
 # they say (roles.split_by_content). 3: more role cues (您/你, outbound calls), a quiet party's
-# voice offered to that split, no mono turn left without a diarized speaker.
-TRANSCRIPT_REVISION = 3
+# voice offered to that split, no mono turn left without a diarized speaker. 4: the normalized
+# view reads colloquial amounts (三千五 → 3500) and keeps numeral words (万一, 千万) as words.
+TRANSCRIPT_REVISION = 4
 
 
 def transcript_key(settings: Settings) -> str:

@@ -68,6 +68,22 @@ def test_low_confidence_on_silence_is_dropped_but_confident_speech_kept():
         ("158要809948", "1581809948"),
         ("需要三个人", "需要3个人"),
         ("我要一二三", "我要123"),
+        # said the colloquial way: the last digit counts in the next unit down
+        ("三千五", "3500"),
+        ("一万二的额度", "12000的额度"),
+        ("两百五十块", "250块"),
+        ("两万三千五", "23500"),
+        ("一千零五", "1005"),
+        ("赔了十万", "赔了100000"),
+        # numerals that are words, or no exact number
+        ("万一扣款失败", "万一扣款失败"),
+        ("千万不要转账", "千万不要转账"),
+        ("百分百满意", "百分百满意"),
+        ("几十块钱，三十几岁，百分之几", "几十块钱，三十几岁，百分之几"),
+        # times
+        ("下午一点二十到", "下午1点20到"),
+        ("一点半", "1点半"),
+        ("一点一点地查", "一点一点地查"),
     ],
 )
 def test_inverse_text_normalization(spoken, written):

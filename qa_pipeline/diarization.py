@@ -4,8 +4,9 @@
 speech; resemblyzer's speaker encoder (weights inside its PyPI wheel) embeds overlapping windows
 of it every ``hop_s``; k-means on those embeddings groups the windows into voices (1 to
 ``max_speakers``, see ``cluster_embeddings``); each speech region is cut where its windows change
-voice. When it keeps one voice, its candidate splits into two come along (``two_voice_splits``)
-for role detection to take if what the two sides say shows an agent and a customer.
+voice. When it keeps one voice, or two it can barely tell apart (closer than
+``content_check_distance``), other splits into two come along (``two_voice_splits``) for role
+detection to take if what the two sides say shows an agent and a customer.
 ``PyannoteDiarizer`` runs a local pyannote.audio pipeline instead, with the same output.
 
 ``remove_echo`` handles stereo: the other party leaking faintly into a channel (line echo,
@@ -183,8 +184,9 @@ def cluster_embeddings(embeddings: np.ndarray, windows: np.ndarray, settings: Di
 
 def _cluster(embeddings: np.ndarray, windows: np.ndarray,
              settings: DiarizationSettings) -> tuple[np.ndarray, list[np.ndarray]]:
-    """``cluster_embeddings``' labels, and, when they hold one voice, the two-voice labels that
-    sound could not confirm (``_two_voice_candidates``)."""
+    """``cluster_embeddings``' labels, and, when they hold one voice or two barely apart
+    (``content_check_distance``), other two-voice labels for what is said to decide
+    (``_two_voice_candidates``)."""
     from sklearn.cluster import KMeans  # noqa: PLC0415
 
     smoothed = _smooth_within_regions(embeddings, windows[:, 2])
@@ -205,14 +207,19 @@ def _cluster(embeddings: np.ndarray, windows: np.ndarray,
                 continue
             break
         labels = candidate
-    if len(set(labels)) > 1 or settings.max_speakers < 2 or len(smoothed) < 3:
+    voices = sorted(set(labels))
+    if settings.max_speakers < 2 or len(smoothed) < 3 or len(voices) > 2:
         return labels, []
-    return labels, _two_voice_candidates(smoothed, speech_s, two_voices)
+    if len(voices) == 2 and _centroid_distance(smoothed, labels, *voices) >= settings.content_check_distance:
+        return labels, []
+    return labels, _two_voice_candidates(smoothed, speech_s, two_voices, besides=labels)
 
 
-def _two_voice_candidates(smoothed: np.ndarray, speech_s: np.ndarray, two: np.ndarray) -> list[np.ndarray]:
-    """Splits of the one voice found into two, for role detection to take or leave by what the
-    two sides say, the most distinct two voices first (cosine distance of their centroids).
+def _two_voice_candidates(smoothed: np.ndarray, speech_s: np.ndarray, two: np.ndarray,
+                          besides: np.ndarray | None = None) -> list[np.ndarray]:
+    """Splits into two of the voice (or two close voices, ``besides``: those are not offered
+    again) that clustering kept, for role detection to take or leave by what the two sides say,
+    the most distinct two voices first (cosine distance of their centroids).
 
     The splits: k-means' two voices (``two``, from ``_cluster``), and each of its three and of
     its four voices against the rest (the first three of these are its three voices with two
@@ -232,7 +239,8 @@ def _two_voice_candidates(smoothed: np.ndarray, speech_s: np.ndarray, two: np.nd
     for labels in splits:
         voices = sorted(set(labels))
         if (len(voices) == 2 and min(speech_s[labels == v].sum() for v in voices) >= MIN_CANDIDATE_VOICE_S
-                and not any(_same_partition(labels, other) for _, other in candidates)):
+                and not any(_same_partition(labels, other) for _, other in candidates)
+                and (besides is None or not _same_partition(labels, besides))):
             candidates.append((_centroid_distance(smoothed, labels, *voices), labels))
     candidates.sort(key=lambda candidate: -candidate[0])
     return [labels for _, labels in candidates[:MAX_CANDIDATES]]

@@ -9,14 +9,15 @@ be outbound, the first speaker gets a small bonus (on inbound calls the agent sp
 the direction is unknown and the first turn is someone picking up (「喂？哪位？」), it does not.
 Mono recordings cut into speakers by diarization get the same treatment per speaker; with three
 or more speakers (a transfer), every speaker who talks like an agent is one. Where diarization
-heard one voice, the first of its splits into two where one side talks like the agent and the
+heard one voice, or two it could barely tell apart whose words do not show an agent and a
+customer, the first of its other splits into two where one side talks like the agent and the
 other like a customer is taken (``split_by_content``): voices too alike to tell apart by sound,
 or a party who says too little to be sure of, are told apart by what they say.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from qa_pipeline.text import normalize_for_matching
@@ -74,9 +75,10 @@ def assign_roles(
         transcript: turns with channels (roles unknown).
         agent_channel: 0 or 1 to force the agent's channel on stereo, or ``"auto"``.
         metadata: the call's metadata; its ``agent_channel`` wins over the setting.
-        diarization: the diarization a mono transcript was cut by. Where it kept one voice but
-            offers ``two_voice_splits``, the turns are cut by the first split where one of its two
-            voices talks like the agent and the other like a customer (``speaks_as_two_parties``).
+        diarization: the diarization a mono transcript was cut by. Where it offers
+            ``two_voice_splits`` (it kept one voice, or two barely apart) and the transcript's
+            voices do not talk like an agent and a customer, the turns are cut by the first split
+            whose two voices do (``speaks_as_two_parties``).
 
     Returns:
         A new transcript with roles and the ``RoleAssignment`` that explains them. Mono recordings
@@ -160,20 +162,26 @@ class ContentSplit(NamedTuple):
 
 def split_by_content(transcript: Transcript, diarization: Diarization) -> ContentSplit | None:
     """The mono transcript cut by the first of the diarization's ``two_voice_splits`` whose two
-    voices say what shows two parties (``speaks_as_two_parties``); else None."""
-    if len({turn.speaker for turn in transcript.turns}) > 1:
+    voices say what shows two parties (``speaks_as_two_parties``); None when there is none, or
+    when the transcript already has two such voices (sound and content agree) or more than two."""
+    if len({turn.speaker for turn in transcript.turns}) > 2 or _speaks_as_two_parties(transcript.turns):
         return None
     for segments in diarization.two_voice_splits:
         split = Diarization(segments=segments, num_speakers=2, method=diarization.method)
         turns = [piece for turn in transcript.turns for piece in split_by_speaker(turn, split)]
-        speakers = list(dict.fromkeys(turn.speaker for turn in turns))
-        if len(speakers) != 2:
-            continue
-        first, second = (voice_evidence("".join(turn.text for turn in turns if turn.speaker == speaker))
-                         for speaker in speakers)
-        if speaks_as_two_parties(first, second):
+        if _speaks_as_two_parties(turns):
             return ContentSplit(transcript.model_copy(update={"turns": tuple(turns)}), segments)
     return None
+
+
+def _speaks_as_two_parties(turns: Sequence[Turn]) -> bool:
+    """Whether the turns have two speakers who talk like an agent and a customer."""
+    speakers = list(dict.fromkeys(turn.speaker for turn in turns))
+    if len(speakers) != 2:
+        return False
+    first, second = (voice_evidence("".join(turn.text for turn in turns if turn.speaker == speaker))
+                     for speaker in speakers)
+    return speaks_as_two_parties(first, second)
 
 
 class VoiceEvidence(NamedTuple):
@@ -225,9 +233,10 @@ def _agent_score(voice: VoiceEvidence) -> float:
 def _assign_speaker_roles(transcript: Transcript, metadata: CallMetadata, warnings: list[str],
                           diarization: Diarization | None) -> Transcript:
     speakers = {turn.speaker for turn in transcript.turns}
-    if len(speakers) < 2 and diarization is not None and (split := split_by_content(transcript, diarization)):
-        warnings.append("mono recording: two voices that sound alone could not tell apart were told apart by "
-                        "what they say (one talks like the agent, the other like a customer)")
+    if len(speakers) <= 2 and diarization is not None and (split := split_by_content(transcript, diarization)):
+        heard = "could not tell apart" if len(speakers) < 2 else "could barely tell apart"
+        warnings.append(f"mono recording: two voices that sound alone {heard} were told apart by what they say "
+                        "(one talks like the agent, the other like a customer)")
         transcript, speakers = split.transcript, {turn.speaker for turn in split.transcript.turns}
     if len(speakers) < 2:
         if transcript.turns:

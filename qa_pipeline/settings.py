@@ -107,6 +107,10 @@ class DiarizationSettings(BaseModel):
     # (one voice split in two: almost always closer, or a sliver of speech).
     split_distance: float = Field(default=0.075, gt=0, lt=2)
     extra_voice_distance: float = Field(default=0.13, gt=0, lt=2)  # for the 3rd and 4th voice
+    # Two voices closer than this (twice split_distance) are barely told apart by sound: what they
+    # say is checked too, and another split into two is taken where the first does not show an
+    # agent and a customer (roles.split_by_content).
+    content_check_distance: float = Field(default=0.15, ge=0, lt=2)
     min_speaker_s: float = Field(default=3.0, ge=0)
     # Stereo: a turn is echo of the other channel when that channel is this much louder over the
     # turn and their signals correlate (line echo, crosstalk).

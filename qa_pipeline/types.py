@@ -122,10 +122,11 @@ class Diarization(_Record):
     segments: tuple[SpeakerSegment, ...]
     num_speakers: int = Field(ge=0)
     method: str  # "embedding" (Silero VAD + resemblyzer + clustering) or "pyannote"
-    # When one voice was kept: splits of it into two that sound could not confirm, best first.
-    # Two voices too close to tell apart by sound, or a party who says little, can be told apart
-    # by what they say: role detection takes the first split where one voice talks like the
-    # agent and the other like a customer.
+    # When one voice was kept, or two barely apart: (other) splits into two that sound could not
+    # confirm, best first. Two voices too close to tell apart by sound, or a party who says
+    # little, can be told apart by what they say: role detection takes the first split where one
+    # voice talks like the agent and the other like a customer (unless the two voices kept
+    # already do).
     two_voice_splits: tuple[tuple[SpeakerSegment, ...], ...] = ()
 
     def speaker_at(self, start_s: float, end_s: float, *, max_distance_s: float | None = 1.0) -> SpeakerSegment | None:

@@ -127,7 +127,7 @@ def test_voices_too_close_by_sound_come_with_their_two_voice_splits(stereo) -> N
     reference = reference_of({"agent": stereo.channel(0), "customer": stereo.channel(1)})
     split = result.model_copy(update={"segments": result.two_voice_splits[0]})
     assert DiarizationErrorRate(collar=0.25)(reference, as_annotation(split)) < 0.1
-    # Nor is one offered when two voices were found, or when one voice is all there may be.
+    # Nor is one offered when two voices were found clearly apart, or when one voice is all there may be.
     assert EmbeddingDiarizer(DiarizationSettings()).diarize(mix).two_voice_splits == ()
     assert EmbeddingDiarizer(DiarizationSettings(max_speakers=1)).diarize(mix).two_voice_splits == ()
 
@@ -147,6 +147,30 @@ def test_a_quiet_party_is_offered_apart_and_a_sliver_is_not() -> None:
     labels, candidates = _cluster(embeddings[:31], windows[:31], DiarizationSettings())  # 0.5 s: a sliver
     assert len(set(labels)) == 1
     assert not any(c[30] not in c[:30] for c in candidates)  # never set apart (halves of the other may be)
+
+
+def _two_voices(distance: float, rng: np.random.Generator) -> np.ndarray:
+    """20 windows of each of two voices whose centroids are ``distance`` apart (cosine)."""
+    first, other = rng.normal(size=(2, 256))
+    first = _normalize(first)
+    orthogonal = _normalize(other - (other @ first) * first)
+    angle = np.arccos(1 - distance)
+    second = np.cos(angle) * first + np.sin(angle) * orthogonal
+    return np.stack([_normalize(v + rng.normal(scale=0.01, size=256)) for v in [first] * 20 + [second] * 20])
+
+
+@pytest.mark.parametrize(("distance", "offered"), [(0.11, True), (0.4, False)])
+def test_two_voices_barely_apart_come_with_other_splits_and_clearly_apart_do_not(distance, offered) -> None:
+    embeddings = _two_voices(distance, np.random.default_rng(1))
+    windows = np.array([(i * 1.0, i * 1.0 + 0.5, i) for i in range(40)])
+    settings = DiarizationSettings()
+    assert settings.split_distance < 0.11 < settings.content_check_distance < 0.4
+
+    labels, candidates = _cluster(embeddings, windows, settings)
+
+    assert len(set(labels)) == 2 and len(set(labels[:20])) == len(set(labels[20:])) == 1
+    assert bool(candidates) == offered
+    assert not any(len(set(zip(c.tolist(), labels.tolist()))) == 2 for c in candidates)  # not the kept split again
 
 
 def test_silence_and_noise_have_no_speakers(diarizer) -> None:
@@ -259,6 +283,43 @@ def test_close_voices_stay_one_when_what_they_say_is_one_party(second_voice_says
 
     assert {t.speaker for t in labelled.turns} == {"spk0"} and labelled.roles.source == "none"
     assert {t.role for t in labelled.turns} == {Role.UNKNOWN}
+
+
+# Two voices by sound, barely apart: the agent's greeting with the customer's question, and the
+# rest of the agent's talk. Another split sets the question apart.
+BARELY_APART = Diarization(
+    segments=(SpeakerSegment(start_s=0.0, end_s=9.0, speaker="spk0", confidence=0.6),
+              SpeakerSegment(start_s=9.0, end_s=30.0, speaker="spk1", confidence=0.6)), num_speakers=2,
+    method="embedding",
+    two_voice_splits=((SpeakerSegment(start_s=0.0, end_s=4.5, speaker="spk0", confidence=0.55),
+                       SpeakerSegment(start_s=4.5, end_s=9.0, speaker="spk1", confidence=0.55),
+                       SpeakerSegment(start_s=9.0, end_s=30.0, speaker="spk0", confidence=0.55)),),
+)
+
+
+def test_two_voices_barely_apart_are_cut_again_when_they_do_not_talk_as_two_parties() -> None:
+    by_sound = _mono((0.5, "spk0", "您好工号一零二四很高兴为您服务"), (5.0, "spk0", "我想问一下你们为什么扣我钱"),
+                     (10.0, "spk1", "好的请您稍等我为您查询"), (15.0, "spk1", "感谢您的来电祝您生活愉快"))
+
+    labelled = assign_roles(by_sound, diarization=BARELY_APART)
+
+    assert [(t.speaker, t.role) for t in labelled.turns] == [
+        ("spk0", Role.AGENT), ("spk1", Role.CUSTOMER), ("spk0", Role.AGENT), ("spk0", Role.AGENT)]
+    assert any("barely tell apart" in warning for warning in labelled.warnings)
+
+
+def test_two_voices_that_talk_as_agent_and_customer_are_kept_as_sound_found_them() -> None:
+    by_sound = _mono((0.5, "spk0", "您好工号一零二四很高兴为您服务"), (10.0, "spk1", "我想问一下你们为什么扣我钱"),
+                     (15.0, "spk0", "感谢您的来电祝您生活愉快"))
+    sound = BARELY_APART.model_copy(update={"segments": (
+        SpeakerSegment(start_s=0.0, end_s=9.0, speaker="spk0"), SpeakerSegment(start_s=9.0, end_s=14.0, speaker="spk1"),
+        SpeakerSegment(start_s=14.0, end_s=30.0, speaker="spk0"))})
+
+    labelled = assign_roles(by_sound, diarization=sound)
+
+    assert [(t.speaker, t.role) for t in labelled.turns] == [
+        ("spk0", Role.AGENT), ("spk1", Role.CUSTOMER), ("spk0", Role.AGENT)]
+    assert not any("what they say" in warning for warning in labelled.warnings)
 
 
 def test_speaks_as_two_parties_needs_an_agent_and_a_customer() -> None:

@@ -174,10 +174,11 @@ def cluster_embeddings(embeddings: np.ndarray, windows: np.ndarray, settings: Di
     region rarely changes voice, and one window alone is noisy). Then spherical k-means with
     k = 2, 3, … ``max_speakers``: k voices are kept while every voice has at least
     ``min_speaker_s`` of speech and every two voices are at least ``split_distance`` apart
-    (cosine distance of their centroids; ``extra_voice_distance`` from the third voice on);
-    otherwise the last k that passed stands (1 if none). One voice split in two gives either a
-    sliver of speech or two close centroids; a third voice must stand out more, because k-means
-    readily splits the talkative party of a two-party call.
+    (cosine distance of their centroids; ``extra_voice_distance`` and ``min_extra_speaker_s``
+    from the third voice on); otherwise the last k that passed stands (1 if none). One voice
+    split in two gives either a sliver of speech or two close centroids; a third voice must stand
+    out more, because k-means readily splits the talkative party of a two-party call, or sets
+    short replies of both parties apart (too short to embed well).
     """
     return _cluster(embeddings, windows, settings)[0]
 
@@ -198,7 +199,8 @@ def _cluster(embeddings: np.ndarray, windows: np.ndarray,
         if k == 2:
             two_voices = candidate
         voices = sorted(set(candidate))
-        enough_speech = min(speech_s[candidate == v].sum() for v in voices) >= settings.min_speaker_s
+        needed_s = settings.min_speaker_s if k == 2 else settings.min_extra_speaker_s
+        enough_speech = min(speech_s[candidate == v].sum() for v in voices) >= needed_s
         closest = min(_centroid_distance(smoothed, candidate, a, b) for a in voices for b in voices if a < b)
         needed = settings.split_distance if k == 2 else settings.extra_voice_distance
         if len(voices) < k or not enough_speech or closest < needed:

@@ -112,6 +112,9 @@ class DiarizationSettings(BaseModel):
     # agent and a customer (roles.split_by_content).
     content_check_distance: float = Field(default=0.15, ge=0, lt=2)
     min_speaker_s: float = Field(default=3.0, ge=0)
+    # A third or fourth voice (a transfer, a supervisor) talks at length; a few short replies that
+    # cluster apart are one party's words too briefly heard to embed well.
+    min_extra_speaker_s: float = Field(default=6.0, ge=0)
     # Stereo: a turn is echo of the other channel when that channel is this much louder over the
     # turn and their signals correlate (line echo, crosstalk).
     echo_level_db: float = Field(default=12.0, ge=0)

@@ -20,6 +20,7 @@ from qa_pipeline.audio import DecodedAudio, read_recording
 from qa_pipeline.diarization import (
     EmbeddingDiarizer,
     _cluster,
+    cluster_embeddings,
     _normalize,
     PyannoteDiarizer,
     get_diarizer,
@@ -147,6 +148,21 @@ def test_a_quiet_party_is_offered_apart_and_a_sliver_is_not() -> None:
     labels, candidates = _cluster(embeddings[:31], windows[:31], DiarizationSettings())  # 0.5 s: a sliver
     assert len(set(labels)) == 1
     assert not any(c[30] not in c[:30] for c in candidates)  # never set apart (halves of the other may be)
+
+
+@pytest.mark.parametrize(("third_voice_windows", "voices"), [(8, 2), (16, 3)])  # 4 s, 8 s of speech
+def test_a_third_voice_needs_to_talk_at_length(third_voice_windows, voices) -> None:
+    rng = np.random.default_rng(2)
+    agent, customer, third = (_normalize(v) for v in rng.normal(size=(3, 256)))
+    speakers = [agent] * 30 + [customer] * 20 + [third] * third_voice_windows
+    embeddings = np.stack([_normalize(v + rng.normal(scale=0.05, size=256)) for v in speakers])
+    windows = np.array([(i * 1.0, i * 1.0 + 0.5, i) for i in range(len(speakers))])  # 0.5 s of speech each
+    settings = DiarizationSettings()
+    assert settings.min_speaker_s < 4.0 < settings.min_extra_speaker_s < 8.0
+
+    labels = cluster_embeddings(embeddings, windows, settings)
+
+    assert len(set(labels)) == voices and len(set(labels[:30])) == len(set(labels[30:50])) == 1
 
 
 def _two_voices(distance: float, rng: np.random.Generator) -> np.ndarray:

@@ -91,13 +91,19 @@ def _loops(normalized: str, options: GuardOptions) -> bool:
 
 def find_hotword_echo(normalized: str, hotwords: tuple[str, ...], *, min_chain: int = 3) -> tuple[int, int] | None:
     """Where the text recites the hotword list: ``min_chain`` or more hotwords, adjacent (at most one
-    character apart) and in the list's order. Whisper does this when it continues its prompt.
+    character apart), either in the list's order (Whisper continuing its prompt) or with one of
+    them said again (Whisper looping on the list's end: 「订单号预留订单号订单号」). Three hotwords
+    in a row in any other order can be real talk (「话费套餐账单」) and are kept.
 
     Returns the (start, end) character span in ``normalized``, or None.
 
     >>> find_hotword_echo("办得很快的好来电客服账单号订单号", ("工号", "来电", "客服", "账单", "订单号"))
     (6, 16)
+    >>> find_hotword_echo("好的再见订单号预留订单号订单号", ("工号", "预留", "订单号"))
+    (4, 15)
     >>> find_hotword_echo("我想查账单，客服说来电", ("工号", "来电", "客服", "账单")) is None
+    True
+    >>> find_hotword_echo("话费套餐账单都要查", ("话费", "账单", "套餐")) is None
     True
     """
     occurrences = sorted(
@@ -108,15 +114,18 @@ def find_hotword_echo(normalized: str, hotwords: tuple[str, ...], *, min_chain: 
     )
     best: tuple[int, int] | None = None
     for first in range(len(occurrences)):
-        chain = [occurrences[first]]
-        for candidate in occurrences[first + 1 :]:
-            previous = chain[-1]
-            if candidate[0] > previous[1] + 1:
-                break
-            if candidate[0] >= previous[1] and candidate[2] > previous[2]:
-                chain.append(candidate)
-        if len(chain) >= min_chain and (best is None or chain[-1][1] - chain[0][0] > best[1] - best[0]):
-            best = (chain[0][0], chain[-1][1])
+        for in_list_order in (True, False):
+            chain = [occurrences[first]]
+            for candidate in occurrences[first + 1 :]:
+                previous = chain[-1]
+                if candidate[0] > previous[1] + 1:
+                    break
+                if candidate[0] >= previous[1] and (candidate[2] > previous[2] or not in_list_order):
+                    chain.append(candidate)
+            repeats = len({rank for _, _, rank in chain}) < len(chain)
+            if (len(chain) >= min_chain and (in_list_order or repeats)
+                    and (best is None or chain[-1][1] - chain[0][0] > best[1] - best[0])):
+                best = (chain[0][0], chain[-1][1])
     return best
 
 

@@ -105,7 +105,8 @@ def transcribe_recording(
 # audio and settings, so that stored calls are inspected again. 2: mono voices told apart by what
 # they say (roles.split_by_content). 3: more role cues (您/你, outbound calls), a quiet party's
 # voice offered to that split, no mono turn left without a diarized speaker. 4: the normalized
-# view reads colloquial amounts (三千五 → 3500) and keeps numeral words (万一, 千万) as words.
+# view reads colloquial amounts (三千五 → 3500) and keeps numeral words (万一, 千万) as words;
+# loops over the hotwords are cut; mono voices barely apart are checked by what they say.
 TRANSCRIPT_REVISION = 4
 
 

@@ -113,6 +113,18 @@ def test_a_segment_spanning_a_long_pause_becomes_two_turns(stereo_call):
     assert all(w.start_s >= 4.0 for w in result.turns[1].words)
 
 
+def test_a_loop_over_the_hotwords_is_cut_and_real_talk_of_them_kept(stereo_call):
+    recording, audio = read_recording(stereo_call, settings=AudioSettings())
+    fake = FakeTranscriber({0: [segment(0.2, "感谢您的支持再见订单号预留订单号订单号")],
+                            1: [segment(3.0, "我要查套餐话费账单")]})
+    options = ASRSettings(hotwords=("工号", "话费", "套餐", "账单", "预留", "订单号"))
+
+    result = transcribe_recording(recording, audio, fake, options)
+
+    assert [(t.channel, t.text) for t in result.turns] == [(0, "感谢您的支持再见"), (1, "我要查套餐话费账单")]
+    assert "1 × recites the hotwords" in result.warnings[0]
+
+
 def test_times_past_the_end_of_the_audio_are_clipped(stereo_call):
     recording, audio = read_recording(stereo_call, settings=AudioSettings())
     result = transcribe_recording(recording, audio, FakeTranscriber({0: [segment(5.5, "再见再见再见")], 1: []}))

@@ -109,7 +109,7 @@ class DiarizationSettings(BaseModel):
     extra_voice_distance: float = Field(default=0.13, gt=0, lt=2)  # for the 3rd and 4th voice
     # Two voices closer than this (twice split_distance) are barely told apart by sound: what they
     # say is checked too, and another split into two is taken where the first does not show an
-    # agent and a customer (roles.split_by_content).
+    # agent and a customer (roles.split_by_content). 0 turns this off.
     content_check_distance: float = Field(default=0.15, ge=0, lt=2)
     min_speaker_s: float = Field(default=3.0, ge=0)
     # A third or fourth voice (a transfer, a supervisor) talks at length; a few short replies that

@@ -163,25 +163,40 @@ class ContentSplit(NamedTuple):
 def split_by_content(transcript: Transcript, diarization: Diarization) -> ContentSplit | None:
     """The mono transcript cut by the first of the diarization's ``two_voice_splits`` whose two
     voices say what shows two parties (``speaks_as_two_parties``); None when there is none, or
-    when the transcript already has two such voices (sound and content agree) or more than two."""
-    if len({turn.speaker for turn in transcript.turns}) > 2 or _speaks_as_two_parties(transcript.turns):
+    when the transcript already has two such voices (sound and content agree) or more than two.
+
+    Where sound kept two voices, the cut must also leave its customer side at least the customer
+    talk that sound's less agent-like voice had: a few agent words heard in the customer's voice
+    fail the check too, and a cut that then sets apart a smaller piece of the customer's talk is
+    worse than what sound found."""
+    speakers = {turn.speaker for turn in transcript.turns}
+    if len(speakers) > 2 or _speaks_as_two_parties(transcript.turns):
         return None
     for segments in diarization.two_voice_splits:
         split = Diarization(segments=segments, num_speakers=2, method=diarization.method)
         turns = [piece for turn in transcript.turns for piece in split_by_speaker(turn, split)]
         if _speaks_as_two_parties(turns):
+            if len(speakers) == 2 and _customer_side_talk(turns) < _customer_side_talk(transcript.turns):
+                return None
             return ContentSplit(transcript.model_copy(update={"turns": tuple(turns)}), segments)
     return None
 
 
+def _voices(turns: Sequence[Turn]) -> list[VoiceEvidence]:
+    """The role evidence of each speaker of the turns, in order of first turn."""
+    speakers = list(dict.fromkeys(turn.speaker for turn in turns))
+    return [voice_evidence("".join(turn.text for turn in turns if turn.speaker == speaker)) for speaker in speakers]
+
+
 def _speaks_as_two_parties(turns: Sequence[Turn]) -> bool:
     """Whether the turns have two speakers who talk like an agent and a customer."""
-    speakers = list(dict.fromkeys(turn.speaker for turn in turns))
-    if len(speakers) != 2:
-        return False
-    first, second = (voice_evidence("".join(turn.text for turn in turns if turn.speaker == speaker))
-                     for speaker in speakers)
-    return speaks_as_two_parties(first, second)
+    voices = _voices(turns)
+    return len(voices) == 2 and speaks_as_two_parties(*voices)
+
+
+def _customer_side_talk(turns: Sequence[Turn]) -> float:
+    """The customer talk (``_customer_talk``) of the less agent-like of the turns' speakers."""
+    return _customer_talk(min(_voices(turns), key=_agent_score))
 
 
 class VoiceEvidence(NamedTuple):
@@ -216,8 +231,12 @@ def speaks_as_two_parties(first: VoiceEvidence, second: VoiceEvidence) -> bool:
     """
     agent, other = sorted((first, second), key=_agent_score, reverse=True)
     return (_agent_score(agent) >= _AGENT_EVIDENCE and other.agent_cues <= _AGENT_TRACE
-            and other.customer_cues + other.informal_you + FIRST_PERSON_WEIGHT * other.first_person
-            > other.agent_cues + other.polite_you)
+            and _customer_talk(other) > other.agent_cues + other.polite_you)
+
+
+def _customer_talk(voice: VoiceEvidence) -> float:
+    """What in a voice is a customer's, for telling two voices apart: customer phrases, 你, half of 我."""
+    return voice.customer_cues + voice.informal_you + FIRST_PERSON_WEIGHT * voice.first_person
 
 
 def _customer_score(voice: VoiceEvidence) -> float:

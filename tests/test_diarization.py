@@ -338,6 +338,24 @@ def test_two_voices_that_talk_as_agent_and_customer_are_kept_as_sound_found_them
     assert not any("what they say" in warning for warning in labelled.warnings)
 
 
+def test_a_recut_that_loses_customer_talk_is_not_taken() -> None:
+    # The customer's voice holds a few of the agent's words (您好, 核实), so the two voices fail the
+    # content check; the other split passes it but leaves the customer only the first question.
+    by_sound = _mono((0.5, "spk0", "您好工号一零二四很高兴为您服务"), (5.0, "spk1", "您好我想问一下我的账单"),
+                     (10.0, "spk1", "后四位是六三六五核实成功我的卡怎么了"), (15.0, "spk0", "感谢您的来电祝您生活愉快再见"))
+    sound = Diarization(
+        segments=(SpeakerSegment(start_s=0.0, end_s=5.0, speaker="spk0"), SpeakerSegment(start_s=5.0, end_s=15.0, speaker="spk1"),
+                  SpeakerSegment(start_s=15.0, end_s=30.0, speaker="spk0")), num_speakers=2, method="embedding",
+        two_voice_splits=((SpeakerSegment(start_s=0.0, end_s=5.0, speaker="spk0"),
+                           SpeakerSegment(start_s=5.0, end_s=10.0, speaker="spk1"),
+                           SpeakerSegment(start_s=10.0, end_s=30.0, speaker="spk0")),))
+
+    labelled = assign_roles(by_sound, diarization=sound)
+
+    assert [(t.speaker, t.role) for t in labelled.turns] == [
+        ("spk0", Role.AGENT), ("spk1", Role.CUSTOMER), ("spk1", Role.CUSTOMER), ("spk0", Role.AGENT)]
+
+
 def test_speaks_as_two_parties_needs_an_agent_and_a_customer() -> None:
     agent = VoiceEvidence(agent_cues=9.0, customer_cues=0.0, polite_you=4, first_person=0)
     customer = VoiceEvidence(agent_cues=0.0, customer_cues=2.0, polite_you=0, first_person=3)

@@ -20,6 +20,7 @@ _DIGITS = {"零": 0, "〇": 0, "幺": 1, "一": 1, "二": 2, "两": 2, "三": 3,
            "八": 8, "九": 9}
 _SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
 _LARGE_UNITS = {"万": 10_000, "亿": 100_000_000}
+_UNITS = _SMALL_UNITS | _LARGE_UNITS
 _MEASURES = "元块角分号月日年岁次笔张个位天楼层室栋秒点周期台件单份条倍"
 _NUMERAL = "零〇幺一二两三四五六七八九十百千万亿"
 # Phone numbers say 幺 for 1, which Whisper often writes 要: inside a digit string, or before six or
@@ -64,8 +65,6 @@ def _convert(run: str, text: str, end: int) -> str:
         return _convert(run[3:], text, end) + "%" if run[3:] else run
     if run[0] in _WORD_STARTS:
         return run
-    if not any(char in _DIGITS for char in run) and run == "十" and not _before_measure(text, end):
-        return run
     whole, _, fraction = run.partition("点")
     if fraction:
         return f"{_quantity(whole) if _has_units(whole) else _digit_string(whole)}.{_digit_string(fraction)}"
@@ -96,7 +95,7 @@ def _is_clock_time(text: str, end: int) -> bool:
 
 
 def _has_units(run: str) -> bool:
-    return any(char in _SMALL_UNITS or char in _LARGE_UNITS for char in run)
+    return any(char in _UNITS for char in run)
 
 
 def _digit_string(run: str) -> str:
@@ -119,7 +118,6 @@ def _quantity(run: str) -> int:
         elif char == "亿":
             above_yi = (above_wan + section + digit or 1) * 100_000_000
             above_wan = section = digit = 0
-    unit_before_last = _SMALL_UNITS.get(run[-2], 0) or _LARGE_UNITS.get(run[-2], 0) if len(run) >= 2 else 0
-    if run[-1] in _DIGITS and unit_before_last >= 100:
-        digit *= unit_before_last // 10
+    if len(run) >= 2 and run[-1] in _DIGITS and _UNITS.get(run[-2], 0) >= 100:
+        digit *= _UNITS[run[-2]] // 10
     return above_yi + above_wan + section + digit

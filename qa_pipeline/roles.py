@@ -169,14 +169,15 @@ def split_by_content(transcript: Transcript, diarization: Diarization) -> Conten
     talk that sound's less agent-like voice had: a few agent words heard in the customer's voice
     fail the check too, and a cut that then sets apart a smaller piece of the customer's talk is
     worse than what sound found."""
-    speakers = {turn.speaker for turn in transcript.turns}
-    if len(speakers) > 2 or _speaks_as_two_parties(transcript.turns):
+    kept = _voices(transcript.turns)
+    if len(kept) > 2 or (len(kept) == 2 and speaks_as_two_parties(*kept)):
         return None
     for segments in diarization.two_voice_splits:
         split = Diarization(segments=segments, num_speakers=2, method=diarization.method)
         turns = [piece for turn in transcript.turns for piece in split_by_speaker(turn, split)]
-        if _speaks_as_two_parties(turns):
-            if len(speakers) == 2 and _customer_side_talk(turns) < _customer_side_talk(transcript.turns):
+        voices = _voices(turns)
+        if len(voices) == 2 and speaks_as_two_parties(*voices):
+            if len(kept) == 2 and _customer_side_talk(voices) < _customer_side_talk(kept):
                 return None
             return ContentSplit(transcript.model_copy(update={"turns": tuple(turns)}), segments)
     return None
@@ -188,15 +189,9 @@ def _voices(turns: Sequence[Turn]) -> list[VoiceEvidence]:
     return [voice_evidence("".join(turn.text for turn in turns if turn.speaker == speaker)) for speaker in speakers]
 
 
-def _speaks_as_two_parties(turns: Sequence[Turn]) -> bool:
-    """Whether the turns have two speakers who talk like an agent and a customer."""
-    voices = _voices(turns)
-    return len(voices) == 2 and speaks_as_two_parties(*voices)
-
-
-def _customer_side_talk(turns: Sequence[Turn]) -> float:
-    """The customer talk (``_customer_talk``) of the less agent-like of the turns' speakers."""
-    return _customer_talk(min(_voices(turns), key=_agent_score))
+def _customer_side_talk(voices: Sequence[VoiceEvidence]) -> float:
+    """The customer talk (``_customer_talk``) of the less agent-like of two voices."""
+    return _customer_talk(min(voices, key=_agent_score))
 
 
 class VoiceEvidence(NamedTuple):

@@ -43,6 +43,7 @@ from pyannote.metrics.diarization import DiarizationErrorRate
 from qa_pipeline.asr import get_transcriber
 from qa_pipeline.audio import DecodedAudio, read_recording
 from qa_pipeline.diarization import EmbeddingDiarizer
+from qa_pipeline.evaluation import speech_by_energy
 from qa_pipeline.roles import assign_roles, split_by_content
 from qa_pipeline.settings import PROJECT_ROOT, Settings
 from qa_pipeline.transcribe import split_by_speaker, transcribe_recording
@@ -59,34 +60,13 @@ SETS = {
                       PROJECT_ROOT / "benchmarks/data/roles_heldout/scripts"),
 }
 OVERLAP_SHIFT_S = 1.5
-FRAME_S = 0.01
 
 
-def energy_reference(channel: np.ndarray, label: str, sample_rate_hz: int = 16_000) -> Annotation:
-    """Speech of one clean channel: 10 ms frames 12 dB over the channel's noise floor (and within
-    40 dB of its peak), gaps under 0.25 s bridged, blips under 0.1 s dropped."""
-    hop = int(FRAME_S * sample_rate_hz)
-    frames = channel[: len(channel) // hop * hop].reshape(-1, hop)
-    level_db = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
-    threshold = max(np.percentile(level_db, 10) + 12, level_db.max() - 40)
-    active = level_db > threshold
-    segments, start = [], None
-    for i, on in enumerate(np.append(active, False)):
-        if on and start is None:
-            start = i
-        elif not on and start is not None:
-            segments.append([start * FRAME_S, i * FRAME_S])
-            start = None
-    merged: list[list[float]] = []
-    for segment in segments:
-        if merged and segment[0] - merged[-1][1] < 0.25:
-            merged[-1][1] = segment[1]
-        else:
-            merged.append(segment)
+def energy_reference(channel: np.ndarray, label: str) -> Annotation:
+    """Speech of one clean channel (``speech_by_energy``), labelled."""
     annotation = Annotation()
-    for start_s, end_s in merged:
-        if end_s - start_s >= 0.1:
-            annotation[Segment(start_s, end_s)] = label
+    for start_s, end_s in speech_by_energy(channel):
+        annotation[Segment(start_s, end_s)] = label
     return annotation
 
 

@@ -112,6 +112,9 @@ class DiarizationSettings(BaseModel):
     # agent and a customer (roles.split_by_content). 0 turns this off.
     content_check_distance: float = Field(default=0.15, ge=0, lt=2)
     min_speaker_s: float = Field(default=3.0, ge=0)
+    # Voices are told apart on speech split at pauses of 0.3 s (shorter pieces embed worse); the
+    # pauses of at least this length inside their segments are then left out (nobody's speech).
+    min_pause_s: float = Field(default=0.15, gt=0)
     # A third or fourth voice (a transfer, a supervisor) talks at length; a few short replies that
     # cluster apart are one party's words too briefly heard to embed well.
     min_extra_speaker_s: float = Field(default=6.0, ge=0)

@@ -106,8 +106,9 @@ def transcribe_recording(
 # they say (roles.split_by_content). 3: more role cues (您/你, outbound calls), a quiet party's
 # voice offered to that split, no mono turn left without a diarized speaker. 4: the normalized
 # view reads colloquial amounts (三千五 → 3500) and keeps numeral words (万一, 千万) as words;
-# loops over the hotwords are cut; mono voices barely apart are checked by what they say.
-TRANSCRIPT_REVISION = 4
+# loops over the hotwords are cut; mono voices barely apart are checked by what they say. 5: mono
+# speaker segments leave out the short pauses inside them (diarization.leave_out_pauses).
+TRANSCRIPT_REVISION = 5
 
 
 def transcript_key(settings: Settings) -> str:

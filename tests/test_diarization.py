@@ -28,6 +28,7 @@ from qa_pipeline.diarization import (
     speech_regions,
 )
 from qa_pipeline.errors import ConfigurationError
+from qa_pipeline.evaluation import speech_by_energy
 from qa_pipeline.roles import (
     VoiceEvidence,
     assign_roles,
@@ -54,10 +55,10 @@ def stereo() -> DecodedAudio:
 
 
 def reference_of(channels: dict[str, np.ndarray]) -> Annotation:
-    """Who spoke when, from each party's own clean channel."""
+    """Who spoke when, from each party's own clean channel (by level, not by the VAD under test)."""
     annotation = Annotation()
     for label, samples in channels.items():
-        for start_s, end_s in speech_regions(samples):
+        for start_s, end_s in speech_by_energy(samples):
             annotation[Segment(start_s, end_s)] = label
     return annotation
 
@@ -89,6 +90,24 @@ def test_overlapping_speech_still_gives_two_voices(diarizer, stereo) -> None:
 
     assert result.num_speakers == 2
     assert DiarizationErrorRate(collar=0.25)(reference, as_annotation(result)) < 0.2
+
+
+def test_pauses_inside_one_voices_talk_are_left_out(diarizer, stereo) -> None:
+    # The agent's greeting and the line after it, a 0.25 s pause between them: too short for the
+    # voice clustering's speech regions to split at, long enough to be nobody's speech.
+    agent = stereo.channel(0)
+    speech = speech_by_energy(agent)
+    first, second = (agent[int(a * 16_000): int(b * 16_000)] for a, b in speech[:2])
+    pause_s = 0.25
+    samples = np.concatenate([first, np.zeros(int(pause_s * 16_000), np.float32), second])
+
+    result = diarizer.diarize(samples)
+
+    assert len(speech_regions(samples)) == 1  # one region for the voice clustering
+    first_s = len(first) / 16_000
+    gaps = [(a.end_s, b.start_s) for a, b in zip(result.segments, result.segments[1:])]
+    assert any(start_s <= first_s + 0.1 and end_s >= first_s + pause_s - 0.1 for start_s, end_s in gaps)
+    assert not any(seg.start_s < first_s + 0.1 and seg.end_s > first_s + pause_s - 0.1 for seg in result.segments)
 
 
 def test_three_voices_of_a_transferred_call(diarizer) -> None:

@@ -12,7 +12,9 @@ or more speakers (a transfer), every speaker who talks like an agent is one. Whe
 heard one voice, or two it could barely tell apart whose words do not show an agent and a
 customer, the first of its other splits into two where one side talks like the agent and the
 other like a customer is taken (``split_by_content``): voices too alike to tell apart by sound,
-or a party who says too little to be sure of, are told apart by what they say.
+or a party who says too little to be sure of, are told apart by what they say. Where sound heard
+one voice and none of its splits does, the turns themselves are sorted by what each says
+(``split_by_sentences``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from qa_pipeline.types import (
     SpeakerSegment,
     Transcript,
     Turn,
+    round_s,
 )
 
 # Phrases typical of each role in Mandarin service calls, with weights. Generic domain cues, not
@@ -158,6 +161,7 @@ class ContentSplit(NamedTuple):
 
     transcript: Transcript
     segments: tuple[SpeakerSegment, ...]
+    by_sentence: bool = False  # each turn sorted by its own words (``split_by_sentences``)
 
 
 def split_by_content(transcript: Transcript, diarization: Diarization) -> ContentSplit | None:
@@ -180,7 +184,58 @@ def split_by_content(transcript: Transcript, diarization: Diarization) -> Conten
             if len(kept) == 2 and _customer_side_talk(voices) < _customer_side_talk(kept):
                 return None
             return ContentSplit(transcript.model_copy(update={"turns": tuple(turns)}), segments)
-    return None
+    return split_by_sentences(transcript, diarization) if len(kept) == 1 else None
+
+
+def split_by_sentences(transcript: Transcript, diarization: Diarization) -> ContentSplit | None:
+    """A one-voice mono transcript cut into agent and customer turn by turn, by what each says;
+    None unless the two sides then speak as two parties (``speaks_as_two_parties``, the check
+    sound's splits pass).
+
+    For voices too alike for the encoder (the same kind of voice a little higher or lower), and
+    a party none of whose speech was heard apart: a turn (ASR text cut at pauses) whose customer
+    talk (customer phrases, 你, half of 我) outweighs its agent talk (agent phrases, 您) is the
+    customer's; every other turn stays with the agent's voice, cue-less ones included (「好的」,
+    digits read out). The diarization's segments are cut the same way: each stretch of speech
+    goes to the side of the turn nearest it.
+    """
+    turns = transcript.turns
+    is_customer = [_customer_talk(evidence) > evidence.agent_cues + evidence.polite_you
+                   for evidence in (voice_evidence(turn.text) for turn in turns)]
+    if not any(is_customer) or all(is_customer):
+        return None
+    agent = voice_evidence("".join(turn.text for turn, customer in zip(turns, is_customer) if not customer))
+    customer = voice_evidence("".join(turn.text for turn, customer in zip(turns, is_customer) if customer))
+    if not speaks_as_two_parties(agent, customer):
+        return None
+    name = {is_customer[0]: "spk0", not is_customer[0]: "spk1"}
+    split_turns = tuple(turn.model_copy(update={"speaker": name[customer]}) for turn, customer in zip(turns, is_customer))
+    return ContentSplit(transcript.model_copy(update={"turns": split_turns}),
+                        _segments_by_turn(diarization.segments, split_turns), by_sentence=True)
+
+
+def _segments_by_turn(segments: Sequence[SpeakerSegment], turns: Sequence[Turn]) -> tuple[SpeakerSegment, ...]:
+    """``segments`` cut where the nearest turn changes, each piece with that turn's speaker (the
+    edge between two turns is half-way through the gap between them)."""
+    ordered = sorted(turns, key=lambda turn: turn.start_s)
+    edges = [(a.end_s + b.start_s) / 2 if a.end_s < b.start_s else b.start_s
+             for a, b in zip(ordered, ordered[1:])]
+    pieces: list[SpeakerSegment] = []
+    for segment in segments:
+        start_s = segment.start_s
+        for index, turn in enumerate(ordered):
+            end_s = min(edges[index], segment.end_s) if index < len(edges) else segment.end_s
+            if end_s <= start_s:
+                continue
+            if pieces and pieces[-1].speaker == turn.speaker and abs(pieces[-1].end_s - start_s) < 1e-6:
+                pieces[-1] = pieces[-1].model_copy(update={"end_s": round_s(end_s)})
+            else:
+                pieces.append(segment.model_copy(update={"start_s": round_s(start_s), "end_s": round_s(end_s),
+                                                         "speaker": turn.speaker}))
+            start_s = end_s
+            if start_s >= segment.end_s:
+                break
+    return tuple(pieces)
 
 
 def _voices(turns: Sequence[Turn]) -> list[VoiceEvidence]:
@@ -249,7 +304,8 @@ def _assign_speaker_roles(transcript: Transcript, metadata: CallMetadata, warnin
     speakers = {turn.speaker for turn in transcript.turns}
     if len(speakers) <= 2 and diarization is not None and (split := split_by_content(transcript, diarization)):
         heard = "could not tell apart" if len(speakers) < 2 else "could barely tell apart"
-        warnings.append(f"mono recording: two voices that sound alone {heard} were told apart by what they say "
+        how = "turn by turn, by what each says" if split.by_sentence else "by what they say"
+        warnings.append(f"mono recording: two voices that sound alone {heard} were told apart {how} "
                         "(one talks like the agent, the other like a customer)")
         transcript, speakers = split.transcript, {turn.speaker for turn in split.transcript.turns}
     if len(speakers) < 2:

@@ -107,8 +107,9 @@ def transcribe_recording(
 # voice offered to that split, no mono turn left without a diarized speaker. 4: the normalized
 # view reads colloquial amounts (三千五 → 3500) and keeps numeral words (万一, 千万) as words;
 # loops over the hotwords are cut; mono voices barely apart are checked by what they say. 5: mono
-# speaker segments leave out the short pauses inside them (diarization.leave_out_pauses).
-TRANSCRIPT_REVISION = 5
+# speaker segments leave out the short pauses inside them (diarization.leave_out_pauses). 6: a
+# one-voice mono transcript is cut turn by turn by what each turn says (roles.split_by_sentences).
+TRANSCRIPT_REVISION = 6
 
 
 def transcript_key(settings: Settings) -> str:

@@ -34,6 +34,7 @@ from qa_pipeline.roles import (
     assign_roles,
     detect_agent_speakers,
     speaks_as_two_parties,
+    split_by_content,
     voice_evidence,
 )
 from qa_pipeline.settings import DiarizationSettings, Settings
@@ -318,6 +319,45 @@ def test_close_voices_stay_one_when_what_they_say_is_one_party(second_voice_says
 
     assert {t.speaker for t in labelled.turns} == {"spk0"} and labelled.roles.source == "none"
     assert {t.role for t in labelled.turns} == {Role.UNKNOWN}
+
+
+# One voice by sound, and no split into two that sound could offer (too little speech apart).
+ONE_VOICE = Diarization(segments=(SpeakerSegment(start_s=0.3, end_s=8.0, speaker="spk0", confidence=1.0),
+                                  SpeakerSegment(start_s=9.5, end_s=20.0, speaker="spk0", confidence=1.0)),
+                        num_speakers=1, method="embedding")
+
+
+def test_one_voice_is_cut_turn_by_turn_when_its_turns_talk_as_agent_and_customer() -> None:
+    one_voice = _mono((0.5, "spk0", "您好工号一零二四很高兴为您服务"), (5.0, "spk0", "我想问一下你们为什么扣我钱"),
+                      (10.0, "spk0", "好的请您稍等我为您查询"), (15.0, "spk0", "好的"))
+
+    labelled = assign_roles(one_voice, diarization=ONE_VOICE)
+
+    # The question is the customer's; 「好的」 says nothing of who said it and stays with the agent.
+    assert [(t.speaker, t.role) for t in labelled.turns] == [
+        ("spk0", Role.AGENT), ("spk1", Role.CUSTOMER), ("spk0", Role.AGENT), ("spk0", Role.AGENT)]
+    assert any("turn by turn" in warning for warning in labelled.warnings)
+    split = split_by_content(one_voice, ONE_VOICE)
+    # Speech goes to the side of the nearest turn: the first edge is half-way between the greeting
+    # and the question; the question's side ends with the first segment (the next turn is the agent's).
+    first_end = one_voice.turns[0].end_s
+    second = one_voice.turns[1]
+    assert [(seg.speaker, seg.start_s, seg.end_s) for seg in split.segments] == [
+        ("spk0", 0.3, round((first_end + second.start_s) / 2, 3)),
+        ("spk1", round((first_end + second.start_s) / 2, 3), 8.0),
+        ("spk0", 9.5, 20.0)]
+
+
+@pytest.mark.parametrize("lines", [
+    ["您好工号一零二四很高兴为您服务", "我这边为您查询一下", "好的", "感谢您的来电再见"],  # the agent alone
+    ["喂你好", "我想问一下我的账单", "你们为什么扣我钱"],  # the customer alone
+])
+def test_one_party_alone_is_not_cut_turn_by_turn(lines) -> None:
+    one_voice = _mono(*((0.5 + 5 * i, "spk0", line) for i, line in enumerate(lines)))
+
+    labelled = assign_roles(one_voice, diarization=ONE_VOICE)
+
+    assert {t.speaker for t in labelled.turns} == {"spk0"} and labelled.roles.source == "none"
 
 
 # Two voices by sound, barely apart: the agent's greeting with the customer's question, and the

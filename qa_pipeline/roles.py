@@ -227,7 +227,7 @@ def _segments_by_turn(segments: Sequence[SpeakerSegment], turns: Sequence[Turn])
             end_s = min(edges[index], segment.end_s) if index < len(edges) else segment.end_s
             if end_s <= start_s:
                 continue
-            if pieces and pieces[-1].speaker == turn.speaker and abs(pieces[-1].end_s - start_s) < 1e-6:
+            if pieces and pieces[-1].speaker == turn.speaker and abs(pieces[-1].end_s - start_s) < 1e-3:
                 pieces[-1] = pieces[-1].model_copy(update={"end_s": round_s(end_s)})
             else:
                 pieces.append(segment.model_copy(update={"start_s": round_s(start_s), "end_s": round_s(end_s),

@@ -4,7 +4,8 @@
 speech; resemblyzer's speaker encoder (weights inside its PyPI wheel) embeds overlapping windows
 of it every ``hop_s``; k-means on those embeddings groups the windows into voices (1 to
 ``max_speakers``, see ``cluster_embeddings``); each speech region is cut where its windows change
-voice, and the short pauses inside the resulting segments are left out (``leave_out_pauses``). When it keeps one voice, or two it can barely tell apart (closer than
+voice, and the short pauses inside the resulting segments are left out (``leave_out_pauses``).
+When it keeps one voice, or two it can barely tell apart (closer than
 ``content_check_distance``), other splits into two come along (``two_voice_splits``) for role
 detection to take if what the two sides say shows an agent and a customer.
 ``PyannoteDiarizer`` runs a local pyannote.audio pipeline instead, with the same output.

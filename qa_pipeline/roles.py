@@ -200,16 +200,13 @@ def split_by_sentences(transcript: Transcript, diarization: Diarization) -> Cont
     goes to the side of the turn nearest it.
     """
     turns = transcript.turns
-    is_customer = [_customer_talk(evidence) > evidence.agent_cues + evidence.polite_you
-                   for evidence in (voice_evidence(turn.text) for turn in turns)]
+    is_customer = [_talks_like_customer(voice_evidence(turn.text)) for turn in turns]
     if not any(is_customer) or all(is_customer):
-        return None
-    agent = voice_evidence("".join(turn.text for turn, customer in zip(turns, is_customer) if not customer))
-    customer = voice_evidence("".join(turn.text for turn, customer in zip(turns, is_customer) if customer))
-    if not speaks_as_two_parties(agent, customer):
         return None
     name = {is_customer[0]: "spk0", not is_customer[0]: "spk1"}
     split_turns = tuple(turn.model_copy(update={"speaker": name[customer]}) for turn, customer in zip(turns, is_customer))
+    if not speaks_as_two_parties(*_voices(split_turns)):
+        return None
     return ContentSplit(transcript.model_copy(update={"turns": split_turns}),
                         _segments_by_turn(diarization.segments, split_turns), by_sentence=True)
 
@@ -281,7 +278,12 @@ def speaks_as_two_parties(first: VoiceEvidence, second: VoiceEvidence) -> bool:
     """
     agent, other = sorted((first, second), key=_agent_score, reverse=True)
     return (_agent_score(agent) >= _AGENT_EVIDENCE and other.agent_cues <= _AGENT_TRACE
-            and _customer_talk(other) > other.agent_cues + other.polite_you)
+            and _talks_like_customer(other))
+
+
+def _talks_like_customer(voice: VoiceEvidence) -> bool:
+    """Whether a voice (or one turn) says more that is a customer's than an agent's."""
+    return _customer_talk(voice) > voice.agent_cues + voice.polite_you
 
 
 def _customer_talk(voice: VoiceEvidence) -> float:

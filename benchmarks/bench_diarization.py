@@ -23,7 +23,10 @@ Figures (benchmarks/results/diarization_<set>.json):
 * one voice alone: each clean channel of the call diarized by itself, and the share of those
   one-voice recordings split into more than one speaker;
 * with ``--roles``: the share of calls whose agent is found, stereo (``--agent-channel auto``) and
-  mono (diarized speakers), and diarization time as a share of the ASR time on the same mono call.
+  mono (diarized speakers; ``agent_is_the_one_voice`` counts the calls where the one voice found
+  was taken as the agent: right when it maps to the agent's channel, though the customer's words
+  in it, if any, are the agent's too), and diarization time as a share of the ASR time on the
+  same mono call.
 """
 
 from __future__ import annotations
@@ -155,6 +158,7 @@ def main() -> int:
             "role_accuracy_mono": _share(rows, "agent_right_mono"),
             "role_accuracy_mono_distinct_voices": _share(distinct, "agent_right_mono"),
             "split_by_content": sum(r["split_by_content"] for r in rows),
+            "agent_is_the_one_voice": sum(r["agent_is_the_one_voice"] for r in rows),
             "der_after_roles": _value(metrics_after_roles["all"]),
             "der_after_roles_distinct_voices": _value(metrics_after_roles["distinct"]),
             "der_after_roles_overlap_calls": _value(metrics_after_roles["overlap"]),
@@ -197,6 +201,7 @@ def _roles(recording: Recording, audio: DecodedAudio, mono: np.ndarray, diarizat
     return {"agent_right_stereo": stereo.roles.agent_channel == agent_channel,
             "stereo_confidence": stereo.roles.confidence,
             "agent_right_mono": agent_right_mono, "mono_confidence": mono_transcript.roles.confidence,
+            "agent_is_the_one_voice": bool(agents) and len(_speakers(mono_transcript)) == 1,
             "split_by_content": content_split is not None, "speakers_one_voice_after_roles": one_voice_speakers,
             "asr_mono_s": round(asr_mono_s, 3), "final_hypothesis": final_hypothesis}
 

@@ -14,7 +14,9 @@ customer, the first of its other splits into two where one side talks like the a
 other like a customer is taken (``split_by_content``): voices too alike to tell apart by sound,
 or a party who says too little to be sure of, are told apart by what they say. Where sound heard
 one voice and none of its splits does, the turns themselves are sorted by what each says
-(``split_by_sentences``).
+(``split_by_sentences``). One voice left that says agent phrases and nothing of a customer's is
+the agent (``_lone_agent``): a customer who spoke only over the agent is not heard apart, and
+rules for the customer then have no turns to read.
 """
 
 from __future__ import annotations
@@ -84,8 +86,9 @@ def assign_roles(
             whose two voices do (``speaks_as_two_parties``).
 
     Returns:
-        A new transcript with roles and the ``RoleAssignment`` that explains them. Mono recordings
-        keep ``unknown`` roles (until diarization separates the speakers) with a warning.
+        A new transcript with roles and the ``RoleAssignment`` that explains them. A mono
+        recording diarization did not cut into voices keeps ``unknown`` roles, with a warning,
+        unless its one voice talks only like the agent.
     """
     metadata = metadata or CallMetadata()
     warnings = list(transcript.warnings)
@@ -311,6 +314,10 @@ def _assign_speaker_roles(transcript: Transcript, metadata: CallMetadata, warnin
                         "(one talks like the agent, the other like a customer)")
         transcript, speakers = split.transcript, {turn.speaker for turn in split.transcript.turns}
     if len(speakers) < 2:
+        if diarization is not None and (assignment := _lone_agent(transcript)) is not None:
+            warnings.append("mono recording with one voice found, which talks only like the agent: its turns "
+                            "are the agent's; a customer heard only over the agent was not told apart")
+            return _with_roles(transcript, assignment, warnings, lambda turn: True)
         if transcript.turns:
             warnings.append("mono recording with one voice found: agent and customer are not told apart; "
                             "rules check every turn")
@@ -321,6 +328,23 @@ def _assign_speaker_roles(transcript: Transcript, metadata: CallMetadata, warnin
         warnings.append(f"agent guessed as {'/'.join(assignment.agent_speakers)} with low confidence "
                         f"({assignment.confidence:.2f}) on a mono recording")
     return _with_roles(transcript, assignment, warnings, lambda turn: turn.speaker in assignment.agent_speakers)
+
+
+def _lone_agent(transcript: Transcript) -> RoleAssignment | None:
+    """The agent, when the one voice diarization heard says agent phrases (``_AGENT_EVIDENCE``) and
+    nothing of a customer's (no customer phrase, no 你): the agent's talk with the customer's
+    drowned under it (a customer who speaks only over the agent, or not at all). None otherwise:
+    a voice with any customer talk may hold both parties, and its turns stay unknown.
+
+    The confidence is the agent's share of the evidence against an unheard second party with
+    none, smoothed as in ``_detect_agent``.
+    """
+    voice = voice_evidence("".join(turn.text for turn in transcript.turns))
+    if _agent_score(voice) < _AGENT_EVIDENCE or _customer_score(voice) > 0:
+        return None
+    confidence = (_agent_score(voice) + 1.0) / (_agent_score(voice) + 2.0)
+    return RoleAssignment(agent_channel=None, source="auto", confidence=round(confidence, 3),
+                          agent_speakers=(transcript.turns[0].speaker,))
 
 
 def _with_roles(transcript: Transcript, assignment: RoleAssignment, warnings: list[str],

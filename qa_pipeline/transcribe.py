@@ -109,7 +109,8 @@ def transcribe_recording(
 # loops over the hotwords are cut; mono voices barely apart are checked by what they say. 5: mono
 # speaker segments leave out the short pauses inside them (diarization.leave_out_pauses). 6: a
 # one-voice mono transcript is cut turn by turn by what each turn says (roles.split_by_sentences).
-TRANSCRIPT_REVISION = 6
+# 7: one mono voice that talks only like the agent is the agent (roles._lone_agent).
+TRANSCRIPT_REVISION = 7
 
 
 def transcript_key(settings: Settings) -> str:

@@ -317,8 +317,9 @@ def test_close_voices_stay_one_when_what_they_say_is_one_party(second_voice_says
 
     labelled = assign_roles(one_voice, diarization=CLOSE_VOICES)
 
-    assert {t.speaker for t in labelled.turns} == {"spk0"} and labelled.roles.source == "none"
-    assert {t.role for t in labelled.turns} == {Role.UNKNOWN}
+    # One voice that says nothing of a customer's: the agent's (see the lone-agent tests below).
+    assert {t.speaker for t in labelled.turns} == {"spk0"} and labelled.roles.agent_speakers == ("spk0",)
+    assert {t.role for t in labelled.turns} == {Role.AGENT}
 
 
 # One voice by sound, and no split into two that sound could offer (too little speech apart).
@@ -348,16 +349,47 @@ def test_one_voice_is_cut_turn_by_turn_when_its_turns_talk_as_agent_and_customer
         ("spk0", 9.5, 20.0)]
 
 
-@pytest.mark.parametrize("lines", [
-    ["您好工号一零二四很高兴为您服务", "我这边为您查询一下", "好的", "感谢您的来电再见"],  # the agent alone
-    ["喂你好", "我想问一下我的账单", "你们为什么扣我钱"],  # the customer alone
+@pytest.mark.parametrize(("lines", "role"), [
+    (["您好工号一零二四很高兴为您服务", "我这边为您查询一下", "好的", "感谢您的来电再见"], Role.AGENT),  # the agent alone
+    (["喂你好", "我想问一下我的账单", "你们为什么扣我钱"], Role.UNKNOWN),  # the customer alone
 ])
-def test_one_party_alone_is_not_cut_turn_by_turn(lines) -> None:
+def test_one_party_alone_is_not_cut_turn_by_turn(lines, role) -> None:
     one_voice = _mono(*((0.5 + 5 * i, "spk0", line) for i, line in enumerate(lines)))
 
     labelled = assign_roles(one_voice, diarization=ONE_VOICE)
 
-    assert {t.speaker for t in labelled.turns} == {"spk0"} and labelled.roles.source == "none"
+    assert {t.speaker for t in labelled.turns} == {"spk0"} and {t.role for t in labelled.turns} == {role}
+
+
+def test_one_voice_that_talks_only_like_the_agent_is_the_agent() -> None:
+    # An outbound call whose customer spoke only over the agent: sound heard one voice, and its
+    # words are the agent's alone.
+    one_voice = _mono((0.5, "spk0", "您好，我是百货通快递的客服，现在有一个优惠活动，您有兴趣了解一下吗？"),
+                      (9.6, "spk0", "好的，打扰您了，祝您生活愉快，再见。"))
+
+    labelled = assign_roles(one_voice, diarization=ONE_VOICE)
+
+    assert [t.role for t in labelled.turns] == [Role.AGENT, Role.AGENT]
+    assert labelled.roles.source == "auto" and labelled.roles.agent_speakers == ("spk0",)
+    assert 0.6 <= labelled.roles.confidence < 1.0
+    assert any("talks only like the agent" in warning for warning in labelled.warnings)
+
+
+@pytest.mark.parametrize("customer_says", ["你说吧", "我想问一下", "喂"])
+def test_one_voice_with_any_customer_talk_keeps_unknown_roles(customer_says) -> None:
+    # The customer's words inside the one voice: both parties may be in it.
+    one_voice = _mono((0.5, "spk0", "您好，我是百货通快递的客服，现在有一个优惠活动，您有兴趣了解一下吗？"),
+                      (9.6, "spk0", f"{customer_says}好的打扰您了祝您生活愉快再见"))
+
+    labelled = assign_roles(one_voice, diarization=ONE_VOICE)
+
+    assert {t.role for t in labelled.turns} == {Role.UNKNOWN} and labelled.roles.source == "none"
+
+
+def test_one_voice_without_diarization_keeps_unknown_roles() -> None:
+    # Not diarized at all: nothing says the customer's talk is not in there.
+    agent_words = _mono((0.5, "spk0", "您好工号一零二四很高兴为您服务"), (5.0, "spk0", "感谢您的来电祝您生活愉快"))
+    assert {t.role for t in assign_roles(agent_words).turns} == {Role.UNKNOWN}
 
 
 # Two voices by sound, barely apart: the agent's greeting with the customer's question, and the

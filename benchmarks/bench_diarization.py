@@ -25,8 +25,9 @@ Figures (benchmarks/results/diarization_<set>.json):
 * with ``--roles``: the share of calls whose agent is found, stereo (``--agent-channel auto``) and
   mono (diarized speakers; ``agent_is_the_one_voice`` counts the calls where the one voice found
   was taken as the agent: right when it maps to the agent's channel, though the customer's words
-  in it, if any, are the agent's too), and diarization time as a share of the ASR time on the
-  same mono call.
+  in it, if any, are the agent's too), diarization time as a share of the ASR time on the same
+  mono call, and on the calls without talk-over the share whose mono card breaks the same rules
+  of the configured rubric as the stereo card (``mono_same_hits_as_stereo``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ from qa_pipeline.audio import DecodedAudio, read_recording
 from qa_pipeline.diarization import EmbeddingDiarizer
 from qa_pipeline.evaluation import speech_by_energy
 from qa_pipeline.roles import assign_roles, split_by_content
+from qa_pipeline.rubric.engine import score_transcript
+from qa_pipeline.rubric.schema import load_rubric
 from qa_pipeline.settings import PROJECT_ROOT, Settings
 from qa_pipeline.transcribe import split_by_speaker, transcribe_recording
 from qa_pipeline.types import Recording
@@ -104,6 +107,7 @@ def main() -> int:
     diarizer = EmbeddingDiarizer(settings.diarization)
     diarizer.diarize(np.zeros(16_000, dtype=np.float32))  # warm up (librosa, torch)
     transcriber = get_transcriber(settings) if args.roles else None
+    rubric = load_rubric(settings.rubric) if args.roles else None
     metrics = {"all": DiarizationErrorRate(collar=0.25), "distinct": DiarizationErrorRate(collar=0.25),
                "overlap": DiarizationErrorRate(collar=0.25), "close_voices": DiarizationErrorRate(collar=0.25)}
     metrics_after_roles = {name: DiarizationErrorRate(collar=0.25) for name in ("all", "distinct", "overlap")}
@@ -132,7 +136,7 @@ def main() -> int:
                "speakers_one_voice": [d.num_speakers for d in one_voice]}
         if transcriber is not None:
             row.update(_roles(recording, audio, mono, diarization, one_voice, reference, script, transcriber,
-                              settings))
+                              settings, rubric, overlap))
             final_hypothesis = row.pop("final_hypothesis")
             row["der_after_roles"] = round(metrics_after_roles["all"](reference, final_hypothesis), 4)
             nist["after_roles"](reference, final_hypothesis)
@@ -158,6 +162,11 @@ def main() -> int:
             "role_accuracy_mono": _share(rows, "agent_right_mono"),
             "role_accuracy_mono_distinct_voices": _share(distinct, "agent_right_mono"),
             "split_by_content": sum(r["split_by_content"] for r in rows),
+            "mono_same_hits_as_stereo": _share([r for r in rows if not r["overlap"]], "same_hits_as_stereo"),
+            "mono_rules_only_in_mono": sum(len(set(r["hits_mono"]) - set(r["hits_stereo"]))
+                                           for r in rows if not r["overlap"]),
+            "mono_rules_only_in_stereo": sum(len(set(r["hits_stereo"]) - set(r["hits_mono"]))
+                                             for r in rows if not r["overlap"]),
             "agent_is_the_one_voice": sum(r["agent_is_the_one_voice"] for r in rows),
             "der_after_roles": _value(metrics_after_roles["all"]),
             "der_after_roles_distinct_voices": _value(metrics_after_roles["distinct"]),
@@ -175,7 +184,7 @@ def main() -> int:
 
 
 def _roles(recording: Recording, audio: DecodedAudio, mono: np.ndarray, diarization, one_voice,  # type: ignore[no-untyped-def]
-           reference: Annotation, script: dict, transcriber, settings: Settings) -> dict:
+           reference: Annotation, script: dict, transcriber, settings: Settings, rubric, overlap: bool) -> dict:
     """Roles on the stereo call and on its mono mix (and the mix's speakers after role detection,
     which may split one voice in two by what is said); each clean channel's speakers after role
     detection (one voice alone, transcribed as in the stereo call)."""
@@ -198,12 +207,18 @@ def _roles(recording: Recording, audio: DecodedAudio, mono: np.ndarray, diarizat
     mapping = DiarizationErrorRate().optimal_mapping(reference, final_hypothesis)  # hypothesis speaker -> ch0/ch1
     agents = mono_transcript.roles.agent_speakers
     agent_right_mono = bool(agents) and all(mapping.get(s) == f"ch{agent_channel}" for s in agents[:1])
+    # The rules each card breaks; not compared on talk-over calls, whose mix lost the first 1.5 s
+    # of one channel.
+    stereo_hits, mono_hits = (sorted({hit.rule_id for hit in score_transcript(transcript, rubric, audio="").hits})
+                              for transcript in (stereo, mono_transcript))
     return {"agent_right_stereo": stereo.roles.agent_channel == agent_channel,
             "stereo_confidence": stereo.roles.confidence,
             "agent_right_mono": agent_right_mono, "mono_confidence": mono_transcript.roles.confidence,
             "agent_is_the_one_voice": bool(agents) and len(_speakers(mono_transcript)) == 1,
             "split_by_content": content_split is not None, "speakers_one_voice_after_roles": one_voice_speakers,
-            "asr_mono_s": round(asr_mono_s, 3), "final_hypothesis": final_hypothesis}
+            "asr_mono_s": round(asr_mono_s, 3), "final_hypothesis": final_hypothesis,
+            "hits_stereo": stereo_hits, "hits_mono": mono_hits,
+            "same_hits_as_stereo": None if overlap else stereo_hits == mono_hits}
 
 
 def _one_voice_transcript(stereo, channel: int, diarization):  # type: ignore[no-untyped-def]

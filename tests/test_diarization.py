@@ -39,7 +39,7 @@ from qa_pipeline.roles import (
 )
 from qa_pipeline.settings import DiarizationSettings, Settings
 from qa_pipeline.transcribe import split_by_speaker, transcribe_recording
-from qa_pipeline.types import Diarization, Role, SpeakerSegment
+from qa_pipeline.types import Diarization, Role, SpeakerSegment, Turn, Word
 
 DATA = Path(__file__).parent / "data"
 CALL = SAMPLES_DIR / "calls" / "20261121_agent1024_teamA_in_0001.wav"  # agent on the left
@@ -239,6 +239,18 @@ def test_a_mono_turn_is_cut_where_the_speaker_changes() -> None:
     assert [p.diarization_confidence for p in pieces] == [0.9, 0.7]
     assert pieces[1].start_s >= 2.6 and pieces[0].words[-1].end_s <= pieces[1].words[0].start_s
     assert mono_turn.speaker == "ch0"  # the input is not changed
+
+
+def test_a_word_run_on_over_the_pause_goes_to_the_voice_that_said_it() -> None:
+    # 「喂你好」 by spk0, then spk1's 「您好」: Whisper starts 您 where 好 ended, over the pause.
+    words = (Word(start_s=0.2, end_s=0.6, text="喂"), Word(start_s=0.6, end_s=1.0, text="你"),
+             Word(start_s=1.0, end_s=1.3, text="好"), Word(start_s=1.3, end_s=2.9, text="您"),
+             Word(start_s=2.9, end_s=3.1, text="好"))
+    mono_turn = Turn(start_s=0.2, end_s=3.1, channel=0, speaker="ch0", text="喂你好您好", words=words)
+
+    pieces = split_by_speaker(mono_turn, SPEAKERS)
+
+    assert [(p.speaker, p.text) for p in pieces] == [("spk0", "喂你好"), ("spk1", "您好")]
 
 
 def test_a_mono_turn_away_from_every_diarized_voice_goes_to_the_nearest() -> None:

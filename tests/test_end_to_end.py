@@ -39,18 +39,11 @@ def _inspect(path, settings: Settings):  # type: ignore[no-untyped-def]
                         transcriber=get_transcriber(settings))
 
 
-# Known failure: in the mono mix of the outbound call 0008, diarization hears the agent's
-# 「工号六零零一」 (mid-sentence, no pause) as the customer's voice, so the mono card misses the
-# agent's 工号 (and, with Whisper's word times, the greeting). Its agent is found; its stereo original
-# is right. Until 2026-11-23 the test passed only because the mono agent was the wrong voice.
-MONO_KNOWN_FAILURES = {"20261122_agent6001_teamD_out_0008"}
-
-
+# Sample 0008's mono mix was a known failure until 2026-11-24: Whisper starts the agent's 「您」
+# (after the customer's 「喂，你好」) over the pause, and the word went to the customer's voice
+# with the greeting (transcribe.said_span).
 @pytest.mark.model
-@pytest.mark.parametrize("script", [
-    pytest.param(script, marks=pytest.mark.xfail(strict=True, reason="diarization cuts the agent's 工号 into the customer's voice"))
-    if script["call_id"] in MONO_KNOWN_FAILURES else script for script in SCRIPTS
-], ids=lambda script: script["call_id"])
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda script: script["call_id"])
 def test_the_mono_mix_of_a_sample_call_gives_the_same_hits(script, real_settings, tmp_path):
     import soundfile
 

@@ -157,16 +157,15 @@ def main() -> int:
                "diarize_s_per_audio_min": round(60 * sum(r["diarize_s"] for r in rows) / sum(r["duration_s"] for r in rows), 3)}
     if transcriber is not None:
         distinct = [r for r in rows if r["voice_gap_cents"] >= args.min_voice_gap]
+        without_talk_over = [r for r in rows if not r["overlap"]]  # hits compared (see _roles)
         summary.update({
             "role_accuracy_stereo": _share(rows, "agent_right_stereo"),
             "role_accuracy_mono": _share(rows, "agent_right_mono"),
             "role_accuracy_mono_distinct_voices": _share(distinct, "agent_right_mono"),
             "split_by_content": sum(r["split_by_content"] for r in rows),
-            "mono_same_hits_as_stereo": _share([r for r in rows if not r["overlap"]], "same_hits_as_stereo"),
-            "mono_rules_only_in_mono": sum(len(set(r["hits_mono"]) - set(r["hits_stereo"]))
-                                           for r in rows if not r["overlap"]),
-            "mono_rules_only_in_stereo": sum(len(set(r["hits_stereo"]) - set(r["hits_mono"]))
-                                             for r in rows if not r["overlap"]),
+            "mono_same_hits_as_stereo": _share(without_talk_over, "same_hits_as_stereo"),
+            "mono_rules_only_in_mono": sum(len(set(r["hits_mono"]) - set(r["hits_stereo"])) for r in without_talk_over),
+            "mono_rules_only_in_stereo": sum(len(set(r["hits_stereo"]) - set(r["hits_mono"])) for r in without_talk_over),
             "agent_is_the_one_voice": sum(r["agent_is_the_one_voice"] for r in rows),
             "der_after_roles": _value(metrics_after_roles["all"]),
             "der_after_roles_distinct_voices": _value(metrics_after_roles["distinct"]),

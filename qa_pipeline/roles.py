@@ -339,9 +339,10 @@ def _lone_agent(transcript: Transcript) -> RoleAssignment | None:
     The confidence is the agent's share of the evidence against an unheard second party with
     none, smoothed as in ``_detect_agent``.
     """
-    voice = voice_evidence("".join(turn.text for turn in transcript.turns))
-    if _agent_score(voice) < _AGENT_EVIDENCE or _customer_score(voice) > 0:
+    voices = _voices(transcript.turns)
+    if len(voices) != 1 or _agent_score(voices[0]) < _AGENT_EVIDENCE or _customer_score(voices[0]) > 0:
         return None
+    (voice,) = voices
     confidence = (_agent_score(voice) + 1.0) / (_agent_score(voice) + 2.0)
     return RoleAssignment(agent_channel=None, source="auto", confidence=round(confidence, 3),
                           agent_speakers=(transcript.turns[0].speaker,))

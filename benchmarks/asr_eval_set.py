@@ -16,6 +16,13 @@ the first family, to check that they carry over to wording they were not chosen 
 
     .venv/bin/python benchmarks/asr_eval_set.py --wording alt --count 40 --seed 23 \
         --out benchmarks/data/asr_alt/scripts
+
+``--wording heldout`` writes a third family (``ho_*`` calls: other businesses, times of day, head
+counts, deposits), written after the text corrections were chosen on the first two and used only
+to check them:
+
+    .venv/bin/python benchmarks/asr_eval_set.py --wording heldout --count 40 --seed 37 \
+        --out benchmarks/data/asr_heldout/scripts
 """
 
 from __future__ import annotations
@@ -187,15 +194,70 @@ def alt_call_script(rng: random.Random, index: int) -> dict:
                      description=f"{company}: {business} call in other wording")
 
 
+HELDOUT_COMPANIES = {
+    "logistics": ["飞达快运", "通达物流"],
+    "property": ["绿城物业", "和家物业服务中心"],
+    "airline": ["东方航空客服", "海天航空"],
+    "repair": ["美家家电维修", "安居售后服务"],
+    "restaurant": ["好味道餐厅", "湘里人家"],
+}
+
+
+def heldout_call_script(rng: random.Random, index: int) -> dict:
+    """A third wording, written after the vocabulary and ASR settings were chosen on the first two
+    families and used only to check them: other businesses, times of day, head counts, deposits."""
+    business = rng.choice(list(HELDOUT_COMPANIES))
+    company = rng.choice(HELDOUT_COMPANIES[business])
+    agent_id = digits(rng, 4)
+    weekday = rng.choice(["周一", "周三", "周五", "星期二", "星期四", "明天", "后天"])
+    hour = spoken_number(rng.randrange(1, 12))
+    greeting = rng.choice([
+        f"您好，{company}，{agent_id}号坐席为您服务。",
+        f"您好，这里是{company}，我是客服{agent_id}，请问有什么需要？",
+        f"{company}您好，工号{agent_id}，请讲。",
+    ])
+    agent_turns, customer_turns = [greeting], []
+    if business == "logistics":
+        customer_turns.append(f"我寄的快递单号是{digits(rng, 12)}，显示签收了但我没拿到。")
+        agent_turns.append("请问收件人的电话是多少？我核对一下。")
+        customer_turns.append(f"收件电话{phone(rng)}。")
+        agent_turns.append(f"查到了，快递员{date(rng)}{rng.choice(['上午', '下午'])}放在了驿站，保价费用{amount(rng)}，丢失可以全额赔付。")
+    elif business == "property":
+        customer_turns.append(f"我是{spoken_number(rng.randrange(1, 20))}栋{spoken_number(rng.randrange(101, 2999))}的业主，家里水管漏水了。")
+        agent_turns.append("请问您贵姓？预留的手机号是多少？")
+        customer_turns.append(f"我姓李，手机号{phone(rng)}。")
+        agent_turns.append(f"已经派单了，维修师傅{weekday}{rng.choice(['上午', '下午'])}{hour}点上门，物业费还欠{amount(rng)}，麻烦一起交一下。")
+    elif business == "airline":
+        customer_turns.append(f"我们一家{rng.choice(['三', '四', '五'])}个人，订了{date(rng)}的航班，想问行李额度。")
+        agent_turns.append("请提供一下订单号和联系人手机。")
+        customer_turns.append(f"订单号{digits(rng, 9)}，手机{phone(rng)}。")
+        agent_turns.append(f"每位乘客可以免费托运{spoken_number(rng.randrange(20, 31))}公斤，超出部分每公斤收费{amount(rng)}。")
+    elif business == "repair":
+        customer_turns.append(f"我家的空调不制冷了，购买凭证编号是{digits(rng, 8)}。")
+        agent_turns.append("好的，请问安装地址和联系电话是什么？")
+        customer_turns.append(f"电话{phone(rng)}，地址是幸福路{spoken_number(rng.randrange(2, 300))}号。")
+        agent_turns.append(f"已经为您安排师傅{weekday}{rng.choice(['上午', '下午'])}上门，检测费{amount(rng)}，在保修期内免费。")
+    else:
+        customer_turns.append(f"我想订{weekday}晚上的包间，大概{spoken_number(rng.randrange(6, 16))}个人。")
+        agent_turns.append("好的，请问您贵姓，联系电话是多少？")
+        customer_turns.append(f"我姓张，电话{phone(rng)}。")
+        agent_turns.append(f"给您订好了，晚上{hour}点，最低消费{amount(rng)}，需要先付押金{amount(rng)}。")
+    customer_turns.append(rng.choice(["好的，那我等通知。", "行，辛苦你了。", "可以，就这样吧。"]))
+    agent_turns.append(rng.choice(["不客气，感谢您的来电，再见。", "好的，祝您生活愉快，再见。",
+                                   "还有其他问题可以随时来电，再见。"]))
+    return _assemble(rng, agent_turns, customer_turns, call_id=f"ho_{index:03d}_{business}",
+                     description=f"{company}: {business} call, third wording")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=40)
-    parser.add_argument("--wording", choices=["numbers", "alt"], default="numbers")
+    parser.add_argument("--wording", choices=["numbers", "alt", "heldout"], default="numbers")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data" / "asr_eval" / "scripts")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    make_script = alt_call_script if args.wording == "alt" else call_script
+    make_script = {"numbers": call_script, "alt": alt_call_script, "heldout": heldout_call_script}[args.wording]
     write_scripts((make_script(rng, index) for index in range(args.count)), args.out)
 
 

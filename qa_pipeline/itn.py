@@ -1,7 +1,9 @@
 """Inverse text normalization (ITN): spoken Chinese numbers written as digits.
 
 What QA rules, redaction and reviewers read: 「工号一零二四」→「工号1024」, 「幺三八…」→「138…」,
-「三千二百元」→「3200元」, 「十二月十三号」→「12月13号」, 「三点五」→「3.5」, 「百分之五十」→「50%」.
+「三千二百元」→「3200元」, 「十二月十三号」→「12月13号」, 「三点五」→「3.5」, 「百分之五十」→「50%」. Amounts of 亿 and more keep
+亿, as they are written (「六百五十八亿」→「658亿」, 「一亿二千万」→「1.2亿」), and digits written
+with thousands separators lose them (「3,119元」→「3119元」), so a rule reads one number.
 The verbatim transcript is kept for display; this is a second, normalized view.
 
 A run of numerals with units (十百千万亿) is a quantity, said the colloquial way too (三千五 is
@@ -24,11 +26,13 @@ _UNITS = _SMALL_UNITS | _LARGE_UNITS
 _MEASURES = "元块角分号月日年岁次笔张个位天楼层室栋秒点周期台件单份条倍"
 _NUMERAL = "零〇幺一二两三四五六七八九十百千万亿"
 # Phone numbers say 幺 for 1, which Whisper often writes 要: inside a digit string, or before six or
-# more digits (需要三五八… stays a word only when fewer digits follow).
-_YAO = re.compile(rf"(?<=[0-9{_NUMERAL}])[要腰妖](?=[0-9{_NUMERAL}])|[要腰妖](?=[0-9{_NUMERAL}]{{6}})")
-# Digits written before 万/亿 (Whisper writes 「5万」 for 五万): the whole number, as for 五万.
+# more digits, some of them 幺 written 要 too (需要三五八… stays a word only when fewer digits follow).
+_DIGIT_OR_YAO = rf"(?:[0-9{_NUMERAL}]|[要腰妖](?=[0-9{_NUMERAL}]))"
+_YAO = re.compile(rf"(?<=[0-9{_NUMERAL}])[要腰妖](?=[0-9{_NUMERAL}])|[要腰妖](?={_DIGIT_OR_YAO}{{6}})")
+# Digits written before 万 (Whisper writes 「5万」 for 五万): the whole number, as for 五万.
 _ARABIC_WITH_UNIT = re.compile(r"(?<![0-9.])(\d+(?:\.\d+)?)([万亿])(?![0-9零〇幺一二两三四五六七八九十百千])")
 # A fraction after 点 is bare digits (三点五); 一点二十 (a time) is left to the two runs it is.
+_THOUSANDS = re.compile(r"(?<![0-9.,])[0-9]{1,3}(?:,[0-9]{3})+(?![0-9,])")
 _RUN = re.compile(rf"百分之[{_NUMERAL}]+(?:点[{_NUMERAL}]+)?"
                   rf"|[{_NUMERAL}]+(?:点[零〇幺一二三四五六七八九]+(?![十百千万亿点]))?")
 _WORD_STARTS = frozenset("百千万亿")  # 万一, 千万 (don't), 百分百: words, not numbers
@@ -43,18 +47,30 @@ def inverse_normalize(text: str) -> str:
     '工号1024，金额3200元，12月13号，3.5倍，50%，等一下'
     >>> inverse_normalize("电话是要3180967929，158要809948，我要3个")
     '电话是13180967929，1581809948，我要3个'
-    >>> inverse_normalize("开了5万公里，1.5亿，五万公里，3万5千")
-    '开了50000公里，150000000，50000公里，3万5千'
+    >>> inverse_normalize("开了5万公里，1.5亿，五万公里，3万5千，三亿五千万，话费3,119元")
+    '开了50000公里，1.5亿，50000公里，3万5千，3.5亿，话费3119元'
     """
+    text = _THOUSANDS.sub(lambda match: match.group(0).replace(",", ""), text)
     text = _YAO.sub(lambda match: "1" if text[match.end()].isdigit() else "幺", text)
     text = _ARABIC_WITH_UNIT.sub(_scaled, text)
     return _RUN.sub(lambda match: _convert(match.group(0), text, match.end()), text)
 
 
 def _scaled(match: re.Match[str]) -> str:
-    """「5万」→「50000」, 「1.5亿」→「150000000」."""
+    """「5万」→「50000」; 「1.5亿」 stays (see ``_written``)."""
+    if match.group(2) == "亿":
+        return match.group(0)
     value = float(match.group(1)) * _LARGE_UNITS[match.group(2)]
     return str(int(value)) if value == int(value) else match.group(0)
+
+
+def _written(value: int) -> str:
+    """A quantity in digits; from 亿 up in 亿 with at most four decimals, as amounts that large are
+    written: 65800000000 → 658亿, 350000000 → 3.5亿 (123456789 stays digits)."""
+    yi, rest = divmod(value, 100_000_000)
+    if not yi or rest % 10_000:
+        return str(value)
+    return f"{yi}.{rest:08d}".rstrip("0").rstrip(".") + "亿"
 
 
 def _convert(run: str, text: str, end: int) -> str:
@@ -69,7 +85,7 @@ def _convert(run: str, text: str, end: int) -> str:
     if fraction:
         return f"{_quantity(whole) if _has_units(whole) else _digit_string(whole)}.{_digit_string(fraction)}"
     if len(run) >= 2:
-        return str(_quantity(run)) if _has_units(run) else _digit_string(run)
+        return _written(_quantity(run)) if _has_units(run) else _digit_string(run)
     # One character: a number only before a measure word. 一 stays a word (一下, 一点, 一个);
     # 十分 is "very" unless it is 十分钟.
     following = text[end : end + 2]
@@ -79,7 +95,7 @@ def _convert(run: str, text: str, end: int) -> str:
         return run
     if run == "十" and following[0] == "分" and following != "分钟":
         return run
-    return str(_quantity(run)) if _has_units(run) else _digit_string(run)
+    return _written(_quantity(run)) if _has_units(run) else _digit_string(run)
 
 
 def _before_measure(text: str, end: int) -> bool:

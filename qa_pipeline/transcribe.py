@@ -110,8 +110,10 @@ def transcribe_recording(
 # speaker segments leave out the short pauses inside them (diarization.leave_out_pauses). 6: a
 # one-voice mono transcript is cut turn by turn by what each turn says (roles.split_by_sentences).
 # 7: one mono voice that talks only like the agent is the agent (roles._lone_agent); a word goes
-# to the voice where it ends (said_span), not to the one its run-on start falls in.
-TRANSCRIPT_REVISION = 7
+# to the voice where it ends (said_span), not to the one its run-on start falls in. 8: context
+# corrections (an amount's 元 heard as 人, 下午 heard as 下五); the normalized view keeps 亿, drops
+# thousands separators and reads 幺 heard as 要 more than once in a phone number.
+TRANSCRIPT_REVISION = 8
 
 
 def transcript_key(settings: Settings) -> str:

@@ -12,6 +12,13 @@ Guards against rewriting what was really said:
   rewritten as 机主, 手里 not as 受理, 收获 not as 收货);
 - longer words win over shorter ones, and a character is rewritten at most once.
 
+Two more rewrites read the words around them, where Whisper base writes a character of the
+wrong kind that sounds alike or close (``context_corrections``):
+- an amount's 元 heard as 人 in a sentence about money: 「话费是三百人」 → 「话费是三百元」
+  (人民币, 人次, 人均 and head counts outside money talk stay);
+- a time of day heard as the numeral 五 after a date or a day: 「五号下五」 → 「五号下午」
+  (上午, 中午, 下午; 上五十 stays a number).
+
 The replacement has the same length as what it replaces, so word timestamps stay aligned.
 The vocabulary is ``qa_pipeline/resources/service_terms.txt``, the configured hotwords and any
 center word lists (``ASRSettings.vocabulary_files``).
@@ -20,6 +27,7 @@ center word lists (``ASRSettings.vocabulary_files``).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +38,15 @@ from qa_pipeline.text import toneless_syllable
 
 BUILTIN_TERMS_FILE = Path(__file__).with_name("resources") / "service_terms.txt"
 _NUMERALS = frozenset("零〇幺一二两三四五六七八九十百千万亿0123456789０１２３４５６７８９")
+
+# An amount heard with 人 for 元: a number of two or more characters (a lone 两人, 三人 is a head
+# count) right before 人, in a clause that talks about money before it.
+_AMOUNT_THEN_REN = re.compile(r"[0-9零〇一二两三四五六七八九十百千万亿][0-9,.零〇一二两三四五六七八九十百千万亿]*"
+                              r"[0-9零〇一二两三四五六七八九十百千万亿](人)(?![民次均以左])")
+_MONEY_WORDS = re.compile(r"费|价|钱|金额|余额|款|账单|押金|消费|赔|扣|欠|退|付|收取")
+_CLAUSE_END = re.compile(r"[。！？!?；;，、：:\s]|,(?![0-9])")
+# A time of day heard as 五 after a date or a day: 十二号下五, 明天上五, 周三下五.
+_DAY_THEN_WU = re.compile(r"(?:[号日天]|周[一二三四五六日天]|星期[一二三四五六日天])[上下中]([五5])(?![0-9十百千万亿])")
 
 
 def _word_syllables(word: str) -> tuple[str, ...] | None:
@@ -117,7 +134,8 @@ class VocabularyCorrector:
                     found.append(Correction(start, heard, term))
                 taken[start:end] = [True] * len(term)  # a matching word, rewritten or not, is settled
                 break
-        return found
+        found += [correction for correction in context_corrections(text) if not taken[correction.start]]
+        return sorted(found, key=lambda correction: correction.start)
 
     def _is_common_word(self, heard: str, term: str) -> bool:
         frequency = self._frequencies.get(heard, 0)
@@ -134,6 +152,24 @@ class VocabularyCorrector:
         for correction in self.corrections(text):
             chars[correction.start : correction.start + len(correction.term)] = correction.term
         return "".join(chars)
+
+
+def context_corrections(text: str) -> list[Correction]:
+    """Rewrites that read the words around them (see the module docstring).
+
+    >>> [(c.start, c.heard, c.term) for c in context_corrections("话费是三百人，我们两人，十二号下五三点")]
+    [(5, '人', '元'), (16, '五', '午')]
+    >>> context_corrections("一共三百人报名，价格五十人民币，上五十个")
+    []
+    """
+    found = []
+    for match in _AMOUNT_THEN_REN.finditer(text):
+        clause = _CLAUSE_END.split(text[: match.start()])[-1]
+        if _MONEY_WORDS.search(clause):
+            found.append(Correction(match.start(1), "人", "元"))
+    for match in _DAY_THEN_WU.finditer(text):
+        found.append(Correction(match.start(1), match.group(1), "午"))
+    return found
 
 
 def build_corrector(files: Iterable[Path], extra_terms: Iterable[str] = (), *, builtin: bool = True) -> VocabularyCorrector:

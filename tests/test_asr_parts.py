@@ -54,7 +54,11 @@ def test_low_confidence_on_silence_is_dropped_but_confident_speech_kept():
         ("三千二百元", "3200元"),
         ("一百零五元", "105元"),
         ("两万零五百", "20500"),
-        ("一亿二千万", "120000000"),
+        ("一亿二千万", "1.2亿"),  # from 亿 up, written in 亿
+        ("六百五十八亿元", "658亿元"),
+        ("一亿二千三百四十五万六千七百八十九", "123456789"),
+        ("话费3,119元，共12,187元", "话费3119元，共12187元"),  # thousands separators
+        ("7,910亿元", "7910亿元"),
         ("十二月十三号", "12月13号"),
         ("下午两点前", "下午2点前"),
         ("三点五倍", "3.5倍"),
@@ -66,6 +70,7 @@ def test_low_confidence_on_silence_is_dropped_but_confident_speech_kept():
         ("打一二三一五", "打12315"),
         ("电话是要三一八零九六七九二九", "电话是13180967929"),  # 幺 heard as 要
         ("158要809948", "1581809948"),
+        ("手机号要八要七四二九八三零四", "手机号18174298304"),  # 幺 heard as 要 twice
         ("需要三个人", "需要3个人"),
         ("我要一二三", "我要123"),
         # said the colloquial way: the last digit counts in the next unit down

@@ -27,6 +27,12 @@ def builtin():
         ("请您提供一下及主的身份证", "请您提供一下机主的身份证"),
         ("我想问一下理赔进毒", "我想问一下理赔进度"),
         ("您的包裹到了配送战", "您的包裹到了配送站"),
+        # by context: an amount's 元 heard as 人, a time of day heard as 五
+        ("您上个月的话费是七百七十八人，本月套餐费用四十八人", "您上个月的话费是七百七十八元，本月套餐费用四十八元"),
+        ("理赔金额是153人", "理赔金额是153元"),
+        ("学费7,210人", "学费7,210元"),
+        ("我想预约六月四号上五的体检", "我想预约六月四号上午的体检"),
+        ("师傅明天下五三点上门", "师傅明天下午三点上门"),
     ],
 )
 def test_misheard_service_words_are_rewritten(builtin, heard, meant):
@@ -41,6 +47,10 @@ def test_misheard_service_words_are_rewritten(builtin, heard, meant):
         "手机号是一三五一二",  # numerals are never touched
         "我今天很忙",
         "您的话费是八十元",  # already right
+        "我们一家五个人，一共三十人报名",  # head counts outside money talk
+        "费用两人平摊，每人五十",  # a lone numeral before 人 is a head count
+        "价格是三百人民币，服务了两千人次",
+        "一共上五十个，下五百米",  # 上五十 / 下五百 after no date are numbers
     ],
 )
 def test_what_was_said_is_kept(builtin, said):

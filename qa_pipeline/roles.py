@@ -13,7 +13,7 @@ heard one voice, or two it could barely tell apart whose words do not show an ag
 customer, the first of its other splits into two where one side talks like the agent and the
 other like a customer is taken (``split_by_content``): voices too alike to tell apart by sound,
 or a party who says too little to be sure of, are told apart by what they say. Where sound heard
-one voice and none of its splits does, the turns themselves are sorted by what each says
+one voice and none of its splits does, its sentences are sorted by what each says
 (``split_by_sentences``). One voice left that says agent phrases and nothing of a customer's is
 the agent (``_lone_agent``): a customer who spoke only over the agent is not heard apart, and
 rules for the customer then have no turns to read.
@@ -25,7 +25,8 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from qa_pipeline.text import normalize_for_matching
-from qa_pipeline.transcribe import split_by_speaker
+from qa_pipeline.itn import inverse_normalize
+from qa_pipeline.transcribe import said_span, split_by_speaker
 from qa_pipeline.types import (
     CallMetadata,
     Diarization,
@@ -35,6 +36,7 @@ from qa_pipeline.types import (
     SpeakerSegment,
     Transcript,
     Turn,
+    Word,
     round_s,
 )
 
@@ -191,27 +193,88 @@ def split_by_content(transcript: Transcript, diarization: Diarization) -> Conten
 
 
 def split_by_sentences(transcript: Transcript, diarization: Diarization) -> ContentSplit | None:
-    """A one-voice mono transcript cut into agent and customer turn by turn, by what each says;
-    None unless the two sides then speak as two parties (``speaks_as_two_parties``, the check
-    sound's splits pass).
+    """A one-voice mono transcript cut into agent and customer sentence by sentence, by what each
+    says; None unless the two sides then speak as two parties (``speaks_as_two_parties``, the
+    check sound's splits pass).
 
     For voices too alike for the encoder (the same kind of voice a little higher or lower), and
-    a party none of whose speech was heard apart: a turn (ASR text cut at pauses) whose customer
-    talk (customer phrases, 你, half of 我) outweighs its agent talk (agent phrases, 您) is the
-    customer's; every other turn stays with the agent's voice, cue-less ones included (「好的」,
-    digits read out). The diarization's segments are cut the same way: each stretch of speech
-    goes to the side of the turn nearest it.
+    a party none of whose speech was heard apart: a sentence (``sentences``: a turn cut at full
+    stops and at pauses) whose customer talk (customer phrases, 你, half of 我) outweighs its
+    agent talk (agent phrases, 您) is the customer's; every other sentence stays with the agent's
+    voice, cue-less ones included (「好的」, digits read out). The customer's side must say
+    something only customers say (a customer phrase or 你). A turn whose sentences all fall on
+    one side stays as it was. The diarization's segments are cut the same way: each stretch of
+    speech goes to the side of the turn nearest it.
     """
-    turns = transcript.turns
-    is_customer = [_talks_like_customer(voice_evidence(turn.text)) for turn in turns]
+    sides: list[list[tuple[Turn, bool]]] = []  # per turn: its sentences, each with whether it is the customer's
+    for turn in transcript.turns:
+        sides.append([(sentence, _talks_like_customer(voice_evidence(sentence.text))) for sentence in sentences(turn)])
+    is_customer = [customer for turn_sides in sides for _, customer in turn_sides]
     if not any(is_customer) or all(is_customer):
         return None
     name = {is_customer[0]: "spk0", not is_customer[0]: "spk1"}
-    split_turns = tuple(turn.model_copy(update={"speaker": name[customer]}) for turn, customer in zip(turns, is_customer))
-    if not speaks_as_two_parties(*_voices(split_turns)):
+    split_turns: list[Turn] = []
+    for turn, turn_sides in zip(transcript.turns, sides):
+        if len({customer for _, customer in turn_sides}) == 1:
+            split_turns.append(turn.model_copy(update={"speaker": name[turn_sides[0][1]]}))
+            continue
+        for position, (sentence, customer) in enumerate(turn_sides):
+            if position and turn_sides[position - 1][1] == customer:  # one side's sentences in a row: one turn
+                split_turns[-1] = _joined(split_turns[-1], sentence)
+            else:
+                split_turns.append(sentence.model_copy(update={"speaker": name[customer]}))
+    voices = _voices(split_turns)
+    # One party's sentences are short, and 「我看一下」 alone talks like a customer: the customer
+    # side must say something only customers say (a customer phrase or 你), not only 我.
+    if not speaks_as_two_parties(*voices) or _customer_score(min(voices, key=_agent_score)) <= 0:
         return None
-    return ContentSplit(transcript.model_copy(update={"turns": split_turns}),
+    return ContentSplit(transcript.model_copy(update={"turns": tuple(split_turns)}),
                         _segments_by_turn(diarization.segments, split_turns), by_sentence=True)
+
+
+_SENTENCE_END = frozenset("。？！?!")
+# A pause this long between where two words were said (``said_span``) ends a sentence too: Whisper
+# runs on its word times over pauses and often writes no full stop between two parties.
+SENTENCE_PAUSE_S = 0.5
+
+
+def sentences(turn: Turn) -> list[Turn]:
+    """A turn cut into its sentences: after each word that ends one (「…可以帮您。」「我想问…」), and
+    where a word was said ``SENTENCE_PAUSE_S`` or more after the word before it ended. On a mono
+    recording Whisper runs both parties' talk into one turn when its word times hide the pause
+    between them. Each piece after the first starts where its first word was said; a turn
+    without words stays whole.
+
+    >>> turn = Turn(start_s=0.0, end_s=4.6, channel=0, speaker="spk0", text="请问有什么可以帮您。我想查话费好的",
+    ...             words=(Word(start_s=0.0, end_s=1.4, text="请问有什么可以帮您。"),
+    ...                    Word(start_s=1.4, end_s=3.0, text="我想查话费"), Word(start_s=3.0, end_s=4.6, text="好的")))
+    >>> [(piece.start_s, piece.end_s, piece.text) for piece in sentences(turn)]
+    [(0.0, 1.4, '请问有什么可以帮您。'), (1.5, 3.0, '我想查话费'), (4.0, 4.6, '好的')]
+    """
+    groups: list[list[Word]] = [[]]
+    for word in turn.words:
+        if groups[-1] and said_span(word)[0] - groups[-1][-1].end_s >= SENTENCE_PAUSE_S:
+            groups.append([])
+        groups[-1].append(word)
+        if word.text[-1:] in _SENTENCE_END:
+            groups.append([])
+    groups = [group for group in groups if group]
+    if len(groups) < 2:
+        return [turn]
+    pieces = []
+    for index, group in enumerate(groups):
+        text = "".join(word.text for word in group)
+        pieces.append(turn.model_copy(update={
+            "start_s": said_span(group[0])[0] if index else turn.start_s, "end_s": group[-1].end_s,
+            "text": text, "normalized_text": inverse_normalize(text), "words": tuple(group)}))
+    return pieces
+
+
+def _joined(first: Turn, second: Turn) -> Turn:
+    """Two consecutive pieces of one turn as one."""
+    text = first.text + second.text
+    return first.model_copy(update={"end_s": second.end_s, "text": text, "normalized_text": inverse_normalize(text),
+                                    "words": first.words + second.words})
 
 
 def _segments_by_turn(segments: Sequence[SpeakerSegment], turns: Sequence[Turn]) -> tuple[SpeakerSegment, ...]:
@@ -309,7 +372,7 @@ def _assign_speaker_roles(transcript: Transcript, metadata: CallMetadata, warnin
     speakers = {turn.speaker for turn in transcript.turns}
     if len(speakers) <= 2 and diarization is not None and (split := split_by_content(transcript, diarization)):
         heard = "could not tell apart" if len(speakers) < 2 else "could barely tell apart"
-        how = "turn by turn, by what each says" if split.by_sentence else "by what they say"
+        how = "sentence by sentence, by what each says" if split.by_sentence else "by what they say"
         warnings.append(f"mono recording: two voices that sound alone {heard} were told apart {how} "
                         "(one talks like the agent, the other like a customer)")
         transcript, speakers = split.transcript, {turn.speaker for turn in split.transcript.turns}

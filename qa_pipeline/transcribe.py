@@ -112,8 +112,9 @@ def transcribe_recording(
 # 7: one mono voice that talks only like the agent is the agent (roles._lone_agent); a word goes
 # to the voice where it ends (said_span), not to the one its run-on start falls in. 8: context
 # corrections (an amount's 元 heard as 人, 下午 heard as 下五); the normalized view keeps 亿, drops
-# thousands separators and reads 幺 heard as 要 more than once in a phone number.
-TRANSCRIPT_REVISION = 8
+# thousands separators and reads 幺 heard as 要 more than once in a phone number. 9: one mono
+# voice is sorted into agent and customer sentence by sentence, not turn by turn (roles.sentences).
+TRANSCRIPT_REVISION = 9
 
 
 def transcript_key(settings: Settings) -> str:

@@ -349,7 +349,7 @@ def test_one_voice_is_cut_turn_by_turn_when_its_turns_talk_as_agent_and_customer
     # The question is the customer's; 「好的」 says nothing of who said it and stays with the agent.
     assert [(t.speaker, t.role) for t in labelled.turns] == [
         ("spk0", Role.AGENT), ("spk1", Role.CUSTOMER), ("spk0", Role.AGENT), ("spk0", Role.AGENT)]
-    assert any("turn by turn" in warning for warning in labelled.warnings)
+    assert any("sentence by sentence" in warning for warning in labelled.warnings)
     split = split_by_content(one_voice, ONE_VOICE)
     # Speech goes to the side of the nearest turn: the first edge is half-way between the greeting
     # and the question; the question's side ends with the first segment (the next turn is the agent's).
@@ -361,9 +361,45 @@ def test_one_voice_is_cut_turn_by_turn_when_its_turns_talk_as_agent_and_customer
         ("spk0", 9.5, 20.0)]
 
 
+def _run_on(start_s: float, *sentences: tuple[str, float]) -> Turn:
+    """One mono turn of character words whose times run on over pauses, as Whisper's do: each
+    sentence (text, pause after it in seconds) starts where the one before ended, its first word
+    stretched over the pause."""
+    words, cursor, pause_before_s = [], start_s, 0.0
+    for text, pause_s in sentences:
+        for position, char in enumerate(text):
+            length_s = 0.2 + (pause_before_s if position == 0 else 0.0)
+            words.append(Word(start_s=round(cursor, 3), end_s=round(cursor + length_s, 3), text=char))
+            cursor += length_s
+        pause_before_s = pause_s
+    text = "".join(word.text for word in words)
+    return Turn(start_s=start_s, end_s=words[-1].end_s, channel=0, speaker="spk0", text=text, words=tuple(words))
+
+
+@pytest.mark.parametrize("agent_then_customer", [
+    (("您好工号一零二四很高兴为您服务请问有什么可以帮您。", 0.0), ("我想问一下你们为什么扣我钱", 0.0)),  # a full stop
+    (("您好工号一零二四很高兴为您服务请问有什么可以帮您", 0.7), ("我想问一下你们为什么扣我钱", 0.0)),  # a pause
+])
+def test_one_voice_is_cut_inside_a_turn_that_runs_both_parties_together(agent_then_customer) -> None:
+    # Whisper wrote the agent's greeting and the customer's question as one turn of one voice.
+    both = _run_on(0.5, *agent_then_customer)
+    one_voice = transcript(both, _run_on(12.0, ("好的请您稍等我为您查询", 0.0)), num_channels=1)
+
+    labelled = assign_roles(one_voice, diarization=ONE_VOICE)
+
+    assert [(t.text, t.role) for t in labelled.turns] == [
+        (agent_then_customer[0][0], Role.AGENT), (agent_then_customer[1][0], Role.CUSTOMER),
+        ("好的请您稍等我为您查询", Role.AGENT)]
+    # The question starts where it was said, after the pause, not where Whisper's word time starts.
+    question = labelled.turns[1]
+    first = question.words[0]
+    assert question.start_s == pytest.approx(max(first.start_s, first.end_s - 0.3))
+
+
 @pytest.mark.parametrize(("lines", "role"), [
     (["您好工号一零二四很高兴为您服务", "我这边为您查询一下", "好的", "感谢您的来电再见"], Role.AGENT),  # the agent alone
     (["喂你好", "我想问一下我的账单", "你们为什么扣我钱"], Role.UNKNOWN),  # the customer alone
+    (["您好工号一零二四很高兴为您服务。我这边为您查询一下。我看一下。", "感谢您的来电。再见。"], Role.AGENT),  # by sentence
 ])
 def test_one_party_alone_is_not_cut_turn_by_turn(lines, role) -> None:
     one_voice = _mono(*((0.5 + 5 * i, "spk0", line) for i, line in enumerate(lines)))

@@ -114,7 +114,8 @@ def transcribe_recording(
 # corrections (an amount's 元 heard as 人, 下午 heard as 下五); the normalized view keeps 亿, drops
 # thousands separators and reads 幺 heard as 要 more than once in a phone number. 9: one mono
 # voice is sorted into agent and customer sentence by sentence, not turn by turn (roles.sentences).
-TRANSCRIPT_REVISION = 9
+# 10: 下五 before a measure word (明天下五个单) stays a number.
+TRANSCRIPT_REVISION = 10
 
 
 def transcript_key(settings: Settings) -> str:

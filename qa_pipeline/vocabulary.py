@@ -17,7 +17,7 @@ wrong kind that sounds alike or close (``context_corrections``):
 - an amount's 元 heard as 人 in a sentence about money: 「话费是三百人」 → 「话费是三百元」
   (人民币, 人次, 人均 and head counts outside money talk stay);
 - a time of day heard as the numeral 五 after a date or a day: 「五号下五」 → 「五号下午」
-  (上午, 中午, 下午; 上五十 stays a number).
+  (上午, 中午, 下午; 上五十 and 下五个单 stay numbers).
 
 The replacement has the same length as what it replaces, so word timestamps stay aligned.
 The vocabulary is ``qa_pipeline/resources/service_terms.txt``, the configured hotwords and any
@@ -45,8 +45,10 @@ _AMOUNT_THEN_REN = re.compile(r"[0-9零〇一二两三四五六七八九十百�
                               r"[0-9零〇一二两三四五六七八九十百千万亿](人)(?![民次均以左])")
 _MONEY_WORDS = re.compile(r"费|价|钱|金额|余额|款|账单|押金|消费|赔|扣|欠|退|付|收取")
 _CLAUSE_END = re.compile(r"[。！？!?；;，、：:\s]|,(?![0-9])")
-# A time of day heard as 五 after a date or a day: 十二号下五, 明天上五, 周三下五.
-_DAY_THEN_WU = re.compile(r"(?:[号日天]|周[一二三四五六日天]|星期[一二三四五六日天])[上下中]([五5])(?![0-9十百千万亿])")
+# A time of day heard as 五 after a date or a day: 十二号下五, 明天上五, 周三下五. Not before a unit
+# or a measure word: 明天下五个单, 每天上五节课 are numbers.
+_DAY_THEN_WU = re.compile(r"(?:[号日天]|周[一二三四五六日天]|星期[一二三四五六日天])[上下中]([五5])"
+                          r"(?![0-9十百千万亿个节次张位单件份台笔条块元点])")
 
 
 def _word_syllables(word: str) -> tuple[str, ...] | None:

@@ -51,6 +51,7 @@ def test_misheard_service_words_are_rewritten(builtin, heard, meant):
         "费用两人平摊，每人五十",  # a lone numeral before 人 is a head count
         "价格是三百人民币，服务了两千人次",
         "一共上五十个，下五百米",  # 上五十 / 下五百 after no date are numbers
+        "我明天下五个单，每天上五节课",  # 五 before a measure word is a number
     ],
 )
 def test_what_was_said_is_kept(builtin, said):

@@ -18,8 +18,8 @@ the first family, to check that they carry over to wording they were not chosen 
         --out benchmarks/data/asr_alt/scripts
 
 ``--wording heldout`` writes a third family (``ho_*`` calls: other businesses, times of day, head
-counts, deposits), written after the text corrections were chosen on the first two and used only
-to check them:
+counts, deposits), used only to check the text corrections (``vocabulary.context_corrections``,
+the normalized view), never to choose them:
 
     .venv/bin/python benchmarks/asr_eval_set.py --wording heldout --count 40 --seed 37 \
         --out benchmarks/data/asr_heldout/scripts
@@ -204,8 +204,8 @@ HELDOUT_COMPANIES = {
 
 
 def heldout_call_script(rng: random.Random, index: int) -> dict:
-    """A third wording, written after the vocabulary and ASR settings were chosen on the first two
-    families and used only to check them: other businesses, times of day, head counts, deposits."""
+    """A third wording, used only to check what was chosen on the first two families: other
+    businesses, times of day, head counts, deposits."""
     business = rng.choice(list(HELDOUT_COMPANIES))
     company = rng.choice(HELDOUT_COMPANIES[business])
     agent_id = digits(rng, 4)

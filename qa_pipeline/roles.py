@@ -22,11 +22,11 @@ rules for the customer then have no turns to read.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import groupby
 from typing import NamedTuple
 
 from qa_pipeline.text import normalize_for_matching
-from qa_pipeline.itn import inverse_normalize
-from qa_pipeline.transcribe import said_span, split_by_speaker
+from qa_pipeline.transcribe import said_span, split_by_speaker, turn_of_words
 from qa_pipeline.types import (
     CallMetadata,
     Diarization,
@@ -218,11 +218,10 @@ def split_by_sentences(transcript: Transcript, diarization: Diarization) -> Cont
         if len({customer for _, customer in turn_sides}) == 1:
             split_turns.append(turn.model_copy(update={"speaker": name[turn_sides[0][1]]}))
             continue
-        for position, (sentence, customer) in enumerate(turn_sides):
-            if position and turn_sides[position - 1][1] == customer:  # one side's sentences in a row: one turn
-                split_turns[-1] = _joined(split_turns[-1], sentence)
-            else:
-                split_turns.append(sentence.model_copy(update={"speaker": name[customer]}))
+        for customer, run in groupby(turn_sides, key=lambda side: side[1]):  # one side's sentences in a row: one turn
+            run_sentences = [sentence for sentence, _ in run]
+            split_turns.append(turn_of_words(turn, [word for sentence in run_sentences for word in sentence.words],
+                                             start_s=run_sentences[0].start_s, speaker=name[customer]))
     voices = _voices(split_turns)
     # One party's sentences are short, and 「我看一下」 alone talks like a customer: the customer
     # side must say something only customers say (a customer phrase or 你), not only 我.
@@ -261,20 +260,8 @@ def sentences(turn: Turn) -> list[Turn]:
     groups = [group for group in groups if group]
     if len(groups) < 2:
         return [turn]
-    pieces = []
-    for index, group in enumerate(groups):
-        text = "".join(word.text for word in group)
-        pieces.append(turn.model_copy(update={
-            "start_s": said_span(group[0])[0] if index else turn.start_s, "end_s": group[-1].end_s,
-            "text": text, "normalized_text": inverse_normalize(text), "words": tuple(group)}))
-    return pieces
-
-
-def _joined(first: Turn, second: Turn) -> Turn:
-    """Two consecutive pieces of one turn as one."""
-    text = first.text + second.text
-    return first.model_copy(update={"end_s": second.end_s, "text": text, "normalized_text": inverse_normalize(text),
-                                    "words": first.words + second.words})
+    return [turn_of_words(turn, group, start_s=said_span(group[0])[0] if index else turn.start_s)
+            for index, group in enumerate(groups)]
 
 
 def _segments_by_turn(segments: Sequence[SpeakerSegment], turns: Sequence[Turn]) -> tuple[SpeakerSegment, ...]:

@@ -10,6 +10,7 @@ into turns by speaker when a diarization is given (``qa_pipeline.diarization``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -207,15 +208,18 @@ def split_by_speaker(turn: Turn, diarization: Diarization) -> list[Turn]:
         groups[-1][1].append(word)
         if segment.confidence is not None:
             groups[-1][2].append(segment.confidence)
-    pieces = []
-    for speaker, words, confidences in groups:
-        text = "".join(word.text for word in words)
-        pieces.append(turn.model_copy(update={
-            "start_s": words[0].start_s, "end_s": max(words[-1].end_s, words[0].start_s),
-            "speaker": speaker, "text": text, "normalized_text": inverse_normalize(text),
-            "words": tuple(words), "diarization_confidence": min(confidences) if confidences else None,
-        }))
-    return pieces
+    return [turn_of_words(turn, words, speaker=speaker,
+                          diarization_confidence=min(confidences) if confidences else None)
+            for speaker, words, confidences in groups]
+
+
+def turn_of_words(turn: Turn, words: Sequence[Word], **update: object) -> Turn:
+    """A piece of ``turn`` holding ``words``: its text, normalized text and times from them (the
+    start from its first word unless ``update`` says otherwise), anything else as in ``turn``."""
+    text = "".join(word.text for word in words)
+    return turn.model_copy(update={
+        "start_s": words[0].start_s, "end_s": max(words[-1].end_s, words[0].start_s), "text": text,
+        "normalized_text": inverse_normalize(text), "words": tuple(words), **update})
 
 
 def said_span(word: Word) -> tuple[float, float]:

@@ -41,8 +41,8 @@ _NUMERALS = frozenset("零〇幺一二两三四五六七八九十百千万亿012
 
 # An amount heard with 人 for 元: a number of two or more characters (a lone 两人, 三人 is a head
 # count) right before 人, in a clause that talks about money before it.
-_AMOUNT_THEN_REN = re.compile(r"[0-9零〇一二两三四五六七八九十百千万亿][0-9,.零〇一二两三四五六七八九十百千万亿]*"
-                              r"[0-9零〇一二两三四五六七八九十百千万亿](人)(?![民次均以左])")
+_NUMBER_CHAR = "0-9零〇一二两三四五六七八九十百千万亿"
+_AMOUNT_THEN_REN = re.compile(rf"[{_NUMBER_CHAR}][,.{_NUMBER_CHAR}]*[{_NUMBER_CHAR}](人)(?![民次均以左])")
 _MONEY_WORDS = re.compile(r"费|价|钱|金额|余额|款|账单|押金|消费|赔|扣|欠|退|付|收取")
 _CLAUSE_END = re.compile(r"[。！？!?；;，、：:\s]|,(?![0-9])")
 # A time of day heard as 五 after a date or a day: 十二号下五, 明天上五, 周三下五. Not before a unit

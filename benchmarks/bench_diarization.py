@@ -1,11 +1,14 @@
 """Diarization and role detection on synthesized calls: DER, role accuracy, cost against ASR.
 
     .venv/bin/python benchmarks/bench_diarization.py --set heldout [--roles] [--limit N]
+    .venv/bin/python benchmarks/bench_diarization.py --calls DIR [--scripts DIR] [--roles] [--out F]
 
 Mono recordings are made from our stereo synthesized calls (one party per channel): the mix of
-the two channels. On every third call the second channel is moved 1.5 s earlier first, so its
-turns start before the other party has finished (overlapped speech). The reference of who spoke
-when comes from the clean channels themselves (frame energy, independent of the VAD under test).
+the two channels. On every third call the first channel is delayed 1.5 s first (``talk_over``),
+so the second party's turns start before the first has finished (overlapped speech); nothing is
+cut, and that call's stereo card is made from the same delayed channels. The reference of who
+spoke when comes from the clean channels themselves (frame energy, independent of the VAD under
+test).
 
 Sets: ``samples`` (samples/calls, 8), ``dev`` (benchmarks/data/asr_eval/calls, 48; used while
 choosing settings), ``heldout`` (benchmarks/data/batch_eval/calls, 152; see bench_batch.py for how
@@ -14,6 +17,10 @@ to make it); these three are inbound calls the agent opens with a 工号. ``role
 calls the customer opens, agents without a 工号, complaints, talk-over. All voices are one TTS
 voice shifted in pitch and tempo: calls whose two voices are less than ``--min-voice-gap`` cents
 apart are reported separately (to an embedding they are one person, as the same person would be).
+``--calls DIR`` measures any folder of stereo calls (one party per channel) instead: each call's
+``<name>.yaml`` in ``--scripts`` (default: ``DIR/../scripts``) gives its ``agent_channel`` and,
+optionally, its ``voices`` (``pitch_cents`` of agent and customer), as the eval-set makers write
+them; without a script, a call counts towards DER but not towards role accuracy.
 
 Figures (benchmarks/results/diarization_<set>.json):
 * DER with a 0.25 s collar (pyannote.metrics' ``collar=0.25``: 0.125 s each side of a reference
@@ -26,8 +33,11 @@ Figures (benchmarks/results/diarization_<set>.json):
   mono (diarized speakers; ``agent_is_the_one_voice`` counts the calls where the one voice found
   was taken as the agent: right when it maps to the agent's channel, though the customer's words
   in it, if any, are the agent's too), diarization time as a share of the ASR time on the same
-  mono call, and on the calls without talk-over the share whose mono card breaks the same rules
-  of the configured rubric as the stereo card (``mono_same_hits_as_stereo``).
+  mono call, and the share of calls whose mono card breaks the same rules of the configured
+  rubric as the stereo card (``mono_same_hits_as_stereo``; also apart for the calls without and
+  with talk-over), and the same among the rules both cards could judge
+  (``mono_same_hits_rules_checked_on_both``: interruption is not judged on mono, where both
+  parties talking at once are not heard apart).
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ import json
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import yaml
@@ -45,9 +56,11 @@ from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from qa_pipeline.asr import get_transcriber
-from qa_pipeline.audio import DecodedAudio, read_recording
+from qa_pipeline.audio import DecodedAudio, read_recording, seconds_to_samples
 from qa_pipeline.diarization import EmbeddingDiarizer
+from qa_pipeline.errors import AudioError
 from qa_pipeline.evaluation import speech_by_energy
+from qa_pipeline.pipeline import AUDIO_SUFFIXES
 from qa_pipeline.roles import assign_roles, split_by_content
 from qa_pipeline.rubric.engine import score_transcript
 from qa_pipeline.rubric.schema import load_rubric
@@ -76,12 +89,18 @@ def energy_reference(channel: np.ndarray, label: str) -> Annotation:
     return annotation
 
 
-def mono_call(audio: DecodedAudio, overlap: bool) -> tuple[np.ndarray, Annotation]:
+def talk_over(audio: DecodedAudio) -> DecodedAudio:
+    """The stereo call with its first channel delayed ``OVERLAP_SHIFT_S`` (and the second padded
+    at the end): each second-party turn starts that much earlier against the first party's talk."""
+    shift = np.zeros(seconds_to_samples(OVERLAP_SHIFT_S, audio.sample_rate_hz), dtype=audio.samples.dtype)
+    left, right = audio.channel(0), audio.channel(1)
+    return DecodedAudio(np.stack([np.concatenate([shift, left]), np.concatenate([right, shift])]),
+                        audio.sample_rate_hz)
+
+
+def mono_call(audio: DecodedAudio) -> tuple[np.ndarray, Annotation]:
     """The mixed-down call and its reference (labels ch0/ch1)."""
     left, right = audio.channel(0).copy(), audio.channel(1).copy()
-    if overlap:
-        shift = int(OVERLAP_SHIFT_S * audio.sample_rate_hz)
-        right = np.concatenate([right[shift:], np.zeros(shift, dtype=right.dtype)])
     reference = energy_reference(left, "ch0")
     reference.update(energy_reference(right, "ch1"))
     return left + right, reference
@@ -97,13 +116,23 @@ def hypothesis_annotation(diarization) -> Annotation:  # type: ignore[no-untyped
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=sorted(SETS), default="heldout")
+    parser.add_argument("--calls", type=Path, help="a folder of stereo calls to measure instead of --set")
+    parser.add_argument("--scripts", type=Path, help="their <name>.yaml scripts (default: the folder's ../scripts)")
+    parser.add_argument("--out", type=Path, help="results file (default: benchmarks/results/diarization_<set>.json)")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--roles", action="store_true", help="also role accuracy and cost vs ASR (runs ASR)")
     parser.add_argument("--min-voice-gap", type=int, default=250, help="cents between the two voices")
     args = parser.parse_args()
     settings = Settings()
-    calls_dir, scripts_dir = SETS[args.set]
-    files = sorted(calls_dir.glob("*.wav"))[: args.limit]
+    if args.calls is not None:
+        calls_dir, scripts_dir = args.calls, args.scripts or args.calls.parent / "scripts"
+        set_name = args.calls.parent.name if args.calls.name == "calls" else args.calls.name
+    else:
+        (calls_dir, scripts_dir), set_name = SETS[args.set], args.set
+    if not calls_dir.is_dir():
+        print(f"{calls_dir}: no such folder (make the calls first: see the README, 'Measuring')", file=sys.stderr)
+        return 2
+    files = sorted(p for p in calls_dir.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)[: args.limit]
     diarizer = EmbeddingDiarizer(settings.diarization)
     diarizer.diarize(np.zeros(16_000, dtype=np.float32))  # warm up (librosa, torch)
     transcriber = get_transcriber(settings) if args.roles else None
@@ -114,19 +143,30 @@ def main() -> int:
     nist = {"before": DiarizationErrorRate(collar=0.5), "after_roles": DiarizationErrorRate(collar=0.5)}
     rows = []
     for index, path in enumerate(files):
-        script = yaml.safe_load((scripts_dir / f"{path.stem}.yaml").read_text("utf-8"))
-        voices = script.get("voices", {})
-        gap = abs(voices.get("agent", {}).get("pitch_cents", 0) - voices.get("customer", {}).get("pitch_cents", 0))
-        recording, audio = read_recording(path, settings=settings.audio)
+        script_path = scripts_dir / f"{path.stem}.yaml"
+        script = yaml.safe_load(script_path.read_text("utf-8")) if script_path.is_file() else {}
+        gap = _voice_gap(script)
+        try:
+            recording, audio = read_recording(path, settings=settings.audio)
+        except AudioError as exc:
+            print(f"left out: {exc}", file=sys.stderr)
+            continue
+        if audio.num_channels != 2:
+            print(f"{path}: {audio.num_channels} channel(s); the benchmark mixes stereo calls: left out", file=sys.stderr)
+            continue
         overlap = index % 3 == 2
-        mono, reference = mono_call(audio, overlap)
+        if overlap:
+            audio = talk_over(audio)
+            recording = recording.model_copy(update={"duration_s": round(audio.duration_s, 3)})
+        mono, reference = mono_call(audio)
         started = time.perf_counter()
         diarization = diarizer.diarize(mono)
         diarize_s = time.perf_counter() - started
         hypothesis = hypothesis_annotation(diarization)
         der = metrics["all"](reference, hypothesis)
         nist["before"](reference, hypothesis)
-        metrics["distinct" if gap >= args.min_voice_gap else "close_voices"](reference, hypothesis)
+        if gap is not None:
+            metrics["distinct" if gap >= args.min_voice_gap else "close_voices"](reference, hypothesis)
         if overlap:
             metrics["overlap"](reference, hypothesis)
         one_voice = [diarizer.diarize(audio.channel(c).copy()) for c in (0, 1)]
@@ -136,36 +176,41 @@ def main() -> int:
                "speakers_one_voice": [d.num_speakers for d in one_voice]}
         if transcriber is not None:
             row.update(_roles(recording, audio, mono, diarization, one_voice, reference, script, transcriber,
-                              settings, rubric, overlap))
+                              settings, rubric))
             final_hypothesis = row.pop("final_hypothesis")
             row["der_after_roles"] = round(metrics_after_roles["all"](reference, final_hypothesis), 4)
             nist["after_roles"](reference, final_hypothesis)
-            for name, member in (("distinct", gap >= args.min_voice_gap), ("overlap", overlap)):
+            for name, member in (("distinct", gap is not None and gap >= args.min_voice_gap), ("overlap", overlap)):
                 if member:
                     metrics_after_roles[name](reference, final_hypothesis)
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
-    summary = {"set": args.set, "calls": len(rows), "collar_s": 0.25,
+    summary = {"set": set_name, "calls_dir": str(calls_dir), "calls": len(rows), "collar_s": 0.25,
                "der": round(abs(metrics["all"]), 4),
                "der_distinct_voices": _value(metrics["distinct"]), "der_close_voices": _value(metrics["close_voices"]),
                "der_overlap_calls": _value(metrics["overlap"]),
                "der_nist_collar": _value(nist["before"]),
-               "calls_distinct_voices": sum(r["voice_gap_cents"] >= args.min_voice_gap for r in rows),
+               "calls_distinct_voices": sum(_distinct(r, args.min_voice_gap) for r in rows),
                "speakers_found": {str(k): sum(r["speakers"] == k for r in rows) for k in sorted({r["speakers"] for r in rows})},
                "one_voice_recordings": 2 * len(rows),
                "one_voice_split": round(sum(n > 1 for r in rows for n in r["speakers_one_voice"]) / (2 * len(rows)), 4),
                "diarize_s_per_audio_min": round(60 * sum(r["diarize_s"] for r in rows) / sum(r["duration_s"] for r in rows), 3)}
     if transcriber is not None:
-        distinct = [r for r in rows if r["voice_gap_cents"] >= args.min_voice_gap]
-        without_talk_over = [r for r in rows if not r["overlap"]]  # hits compared (see _roles)
+        distinct = [r for r in rows if _distinct(r, args.min_voice_gap)]
+        talk_over_rows = [r for r in rows if r["overlap"]]
+        without_talk_over = [r for r in rows if not r["overlap"]]
         summary.update({
             "role_accuracy_stereo": _share(rows, "agent_right_stereo"),
             "role_accuracy_mono": _share(rows, "agent_right_mono"),
             "role_accuracy_mono_distinct_voices": _share(distinct, "agent_right_mono"),
             "split_by_content": sum(r["split_by_content"] for r in rows),
-            "mono_same_hits_as_stereo": _share(without_talk_over, "same_hits_as_stereo"),
-            "mono_rules_only_in_mono": sum(len(set(r["hits_mono"]) - set(r["hits_stereo"])) for r in without_talk_over),
-            "mono_rules_only_in_stereo": sum(len(set(r["hits_stereo"]) - set(r["hits_mono"])) for r in without_talk_over),
+            "mono_same_hits_as_stereo": _share(rows, "same_hits_as_stereo"),
+            "mono_same_hits_as_stereo_without_talk_over": _share(without_talk_over, "same_hits_as_stereo"),
+            "mono_same_hits_as_stereo_talk_over": _share(talk_over_rows, "same_hits_as_stereo"),
+            "mono_same_hits_rules_checked_on_both": _share(rows, "same_hits_checked_on_both"),
+            "mono_same_hits_rules_checked_on_both_talk_over": _share(talk_over_rows, "same_hits_checked_on_both"),
+            "mono_rules_only_in_mono": sum(len(set(r["hits_mono"]) - set(r["hits_stereo"])) for r in rows),
+            "mono_rules_only_in_stereo": sum(len(set(r["hits_stereo"]) - set(r["hits_mono"])) for r in rows),
             "agent_is_the_one_voice": sum(r["agent_is_the_one_voice"] for r in rows),
             "der_after_roles": _value(metrics_after_roles["all"]),
             "der_after_roles_distinct_voices": _value(metrics_after_roles["distinct"]),
@@ -176,18 +221,19 @@ def main() -> int:
             "diarize_share_of_asr_median": round(statistics.median(r["diarize_s"] / r["asr_mono_s"] for r in rows), 3),
             "diarize_share_of_asr_total": round(sum(r["diarize_s"] for r in rows) / sum(r["asr_mono_s"] for r in rows), 3),
         })
-    out = PROJECT_ROOT / f"benchmarks/results/diarization_{args.set}.json"
+    out = args.out or PROJECT_ROOT / f"benchmarks/results/diarization_{set_name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"summary": summary, "calls": rows}, ensure_ascii=False, indent=2))
     print(json.dumps(summary, indent=2))
     return 0
 
 
 def _roles(recording: Recording, audio: DecodedAudio, mono: np.ndarray, diarization, one_voice,  # type: ignore[no-untyped-def]
-           reference: Annotation, script: dict, transcriber, settings: Settings, rubric, overlap: bool) -> dict:
+           reference: Annotation, script: dict, transcriber, settings: Settings, rubric) -> dict:
     """Roles on the stereo call and on its mono mix (and the mix's speakers after role detection,
     which may split one voice in two by what is said); each clean channel's speakers after role
     detection (one voice alone, transcribed as in the stereo call)."""
-    agent_channel = script["agent_channel"]
+    agent_channel = script.get("agent_channel")
     stereo = transcribe_recording(recording, audio, transcriber, settings.asr)
     one_voice_speakers = [len(_speakers(_one_voice_transcript(stereo, channel, one_voice[channel])))
                           for channel in (0, 1)]
@@ -205,19 +251,22 @@ def _roles(recording: Recording, audio: DecodedAudio, mono: np.ndarray, diarizat
     final_hypothesis = hypothesis_annotation(final)
     mapping = DiarizationErrorRate().optimal_mapping(reference, final_hypothesis)  # hypothesis speaker -> ch0/ch1
     agents = mono_transcript.roles.agent_speakers
-    agent_right_mono = bool(agents) and all(mapping.get(s) == f"ch{agent_channel}" for s in agents[:1])
-    # The rules each card breaks; not compared on talk-over calls, whose mix lost the first 1.5 s
-    # of one channel.
-    stereo_hits, mono_hits = (sorted({hit.rule_id for hit in score_transcript(transcript, rubric, audio="").hits})
-                              for transcript in (stereo, mono_transcript))
-    return {"agent_right_stereo": stereo.roles.agent_channel == agent_channel,
+    agent_right_mono = None if agent_channel is None else (
+        bool(agents) and all(mapping.get(s) == f"ch{agent_channel}" for s in agents[:1]))
+    # The rules each card breaks (on a talk-over call, the stereo card is of the delayed channels too).
+    stereo_card, mono_card = (score_transcript(transcript, rubric, audio="") for transcript in (stereo, mono_transcript))
+    stereo_hits, mono_hits = (sorted({hit.rule_id for hit in card.hits}) for card in (stereo_card, mono_card))
+    # Rules one card could not judge (on mono: interruption; with roles unknown, every role's rule).
+    not_checked = set(stereo_card.not_applicable) | set(mono_card.not_applicable)
+    return {"agent_right_stereo": None if agent_channel is None else stereo.roles.agent_channel == agent_channel,
             "stereo_confidence": stereo.roles.confidence,
             "agent_right_mono": agent_right_mono, "mono_confidence": mono_transcript.roles.confidence,
             "agent_is_the_one_voice": bool(agents) and len(_speakers(mono_transcript)) == 1,
             "split_by_content": content_split is not None, "speakers_one_voice_after_roles": one_voice_speakers,
             "asr_mono_s": round(asr_mono_s, 3), "final_hypothesis": final_hypothesis,
             "hits_stereo": stereo_hits, "hits_mono": mono_hits,
-            "same_hits_as_stereo": None if overlap else stereo_hits == mono_hits}
+            "not_checked_on_both": sorted(not_checked), "same_hits_as_stereo": stereo_hits == mono_hits,
+            "same_hits_checked_on_both": (sorted(set(stereo_hits) - not_checked) == sorted(set(mono_hits) - not_checked))}
 
 
 def _one_voice_transcript(stereo, channel: int, diarization):  # type: ignore[no-untyped-def]
@@ -251,8 +300,22 @@ def _segment(turn):  # type: ignore[no-untyped-def]
     return AsrSegment(start_s=turn.start_s, end_s=turn.end_s, text=turn.text, words=turn.words)
 
 
+def _voice_gap(script: dict) -> int | None:
+    """Cents between the agent's and the customer's voice, as the script says (None if it does not)."""
+    voices = script.get("voices") or {}
+    if "agent" not in voices or "customer" not in voices:
+        return None
+    return abs(voices["agent"].get("pitch_cents", 0) - voices["customer"].get("pitch_cents", 0))
+
+
+def _distinct(row: dict, min_voice_gap: int) -> bool:
+    return row["voice_gap_cents"] is not None and row["voice_gap_cents"] >= min_voice_gap
+
+
 def _share(rows: list[dict], key: str) -> float | None:
-    return round(sum(r[key] for r in rows) / len(rows), 4) if rows else None
+    """The share of rows where ``key`` is true, of those where it is known."""
+    known = [r[key] for r in rows if r[key] is not None]
+    return round(sum(known) / len(known), 4) if known else None
 
 
 def _value(metric: DiarizationErrorRate) -> float | None:

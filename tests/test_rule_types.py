@@ -117,9 +117,12 @@ def test_agent_cutting_in_is_an_interruption_and_a_backchannel_is_not():
     assert hits(after, INTERRUPTION) == ()
 
 
-def test_interruption_needs_roles():
-    mono = transcript(turn(0.5, U, "您好", channel=0), num_channels=1)
-    assert "told apart" in na(mono, INTERRUPTION)["interruption"]
+def test_interruption_needs_roles_and_a_channel_per_party():
+    unknown = transcript(turn(0.5, U, "您好", channel=0), turn(1.0, U, "喂", channel=1))
+    assert "told apart" in na(unknown, INTERRUPTION)["interruption"]
+    # A diarized mono call has roles, but one voice at a time: no pass that means nothing.
+    mono = transcript(turn(0.5, A, "您好", channel=0), turn(2.0, C, "喂", channel=0), num_channels=1)
+    assert "mono" in na(mono, INTERRUPTION)["interruption"]
 
 
 # -- speech rate and talk ratio --------------------------------------------------------------------

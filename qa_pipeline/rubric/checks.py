@@ -118,6 +118,14 @@ def check_hold(rule: HoldRule, view: CallView) -> CheckResult:
 
 
 def check_interruption(rule: InterruptionRule, view: CallView) -> CheckResult:
+    """Turns of ``applies_to`` that start while the other party is talking and run on over them.
+
+    Needs one channel per party: on a mono recording the words come from one decoding of the mix,
+    each given to one voice, so two parties are never heard at once and a pass would mean nothing.
+    """
+    if view.transcript.num_channels < 2:
+        return NotApplicable("needs one channel per party: on a mono recording both parties talking at once "
+                             "are not heard apart")
     if not view.has_roles or rule.applies_to is None:
         return NotApplicable("needs agent and customer told apart")
     other = Role.CUSTOMER if rule.applies_to is Role.AGENT else Role.AGENT

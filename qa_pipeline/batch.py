@@ -33,6 +33,7 @@ from qa_pipeline.errors import AudioNotFoundError, PermanentError, QAPipelineErr
 from qa_pipeline.metadata import CallSource
 from qa_pipeline.pipeline import inspect_call
 from qa_pipeline.rubric import Rubric, load_rubric, score_transcript
+from qa_pipeline.rubric.checks import SCORING_REVISION
 from qa_pipeline.settings import ASRSettings, Settings
 from qa_pipeline.transcribe import transcript_key
 from qa_pipeline.store import ResultStore
@@ -43,8 +44,9 @@ CallStatus = Literal["inspected", "rescored", "skipped", "failed"]
 
 
 def rubric_fingerprint(rubric: Rubric) -> str:
-    """A hash of a rubric's content: editing a phrase without bumping the version still counts."""
-    return hashlib.sha256(rubric.model_dump_json().encode()).hexdigest()[:16]
+    """A hash of a rubric's content: editing a phrase without bumping the version still counts,
+    and so does an upgrade whose checks judge differently (``SCORING_REVISION``)."""
+    return hashlib.sha256(f"{rubric.model_dump_json()}:{SCORING_REVISION}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)

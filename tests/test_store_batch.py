@@ -20,6 +20,7 @@ from audio_factory import tone, write_audio
 from fakes import CRASH_DURATION_S, DELAY_ENV, SERVICE_CALL, FakeTranscriber, load_scripted_transcriber
 
 from conftest import PROJECT_ROOT
+from qa_pipeline import batch
 from qa_pipeline.batch import BatchJob, rescore_stored, rubric_fingerprint, run_batch
 from qa_pipeline.errors import ConfigurationError, ModelLoadError
 from qa_pipeline.metadata import CallSource
@@ -145,6 +146,26 @@ def test_new_rubric_rescores_without_asr_and_keeps_the_old_scorecards(db_url: st
     again = run_batch(sources, settings, load_transcriber=loader)
     assert again.counts["skipped"] == 2 and store.counts()["scorecards"] == 4
     assert store.scorecard(sources[0].call_id).rubric.version == load_rubric(DEFAULT_RUBRIC).version
+
+
+def test_an_upgrade_whose_checks_judge_differently_rescores_stored_calls(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_calls(tmp_path / "calls", 2)
+    settings = batch_settings(db_url, tmp_path)
+    sources = discover_calls([tmp_path / "calls"], settings=settings)
+    loader = CountingLoader()
+    run_batch(sources, settings, load_transcriber=loader)
+    calls_after_first = loader.transcriber.calls
+    rubric = load_rubric(DEFAULT_RUBRIC)
+    old_hash = rubric_fingerprint(rubric)
+
+    monkeypatch.setattr(batch, "SCORING_REVISION", batch.SCORING_REVISION + 1)
+    result = run_batch(sources, settings, load_transcriber=loader)
+
+    assert rubric_fingerprint(rubric) != old_hash
+    assert result.counts["rescored"] == 2 and loader.transcriber.calls == calls_after_first
+    assert rescore_stored(ResultStore(db_url), rubric).rescored == 0  # the batch did it already
 
 
 def test_rescore_stored_scores_everything_once_and_resumes(db_url: str, tmp_path: Path) -> None:

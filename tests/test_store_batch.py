@@ -125,12 +125,18 @@ def test_batch_stores_every_call_and_a_second_run_skips_them(db_url: str, tmp_pa
     assert store.counts() == counts
 
 
-def test_new_rubric_rescores_without_asr_and_keeps_the_old_scorecards(db_url: str, tmp_path: Path) -> None:
+def _two_stored_calls(db_url: str, tmp_path: Path) -> tuple[Settings, list[CallSource], CountingLoader]:
+    """Two calls inspected and stored by a batch: its settings, the calls and the model loader."""
     write_calls(tmp_path / "calls", 2)
     settings = batch_settings(db_url, tmp_path)
     sources = discover_calls([tmp_path / "calls"], settings=settings)
     loader = CountingLoader()
     run_batch(sources, settings, load_transcriber=loader)
+    return settings, sources, loader
+
+
+def test_new_rubric_rescores_without_asr_and_keeps_the_old_scorecards(db_url: str, tmp_path: Path) -> None:
+    settings, sources, loader = _two_stored_calls(db_url, tmp_path)
     calls_after_first = loader.transcriber.calls
     stricter = _rubric_with_pass_score(tmp_path, 100.0)
 
@@ -151,11 +157,7 @@ def test_new_rubric_rescores_without_asr_and_keeps_the_old_scorecards(db_url: st
 def test_an_upgrade_whose_checks_judge_differently_rescores_stored_calls(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write_calls(tmp_path / "calls", 2)
-    settings = batch_settings(db_url, tmp_path)
-    sources = discover_calls([tmp_path / "calls"], settings=settings)
-    loader = CountingLoader()
-    run_batch(sources, settings, load_transcriber=loader)
+    settings, sources, loader = _two_stored_calls(db_url, tmp_path)
     calls_after_first = loader.transcriber.calls
     rubric = load_rubric(DEFAULT_RUBRIC)
     old_hash = rubric_fingerprint(rubric)

@@ -146,6 +146,7 @@ def main() -> int:
         script_path = scripts_dir / f"{path.stem}.yaml"
         script = yaml.safe_load(script_path.read_text("utf-8")) if script_path.is_file() else {}
         gap = _voice_gap(script)
+        distinct = _distinct_voices(gap, args.min_voice_gap)
         try:
             recording, audio = read_recording(path, settings=settings.audio)
         except AudioError as exc:
@@ -166,7 +167,7 @@ def main() -> int:
         der = metrics["all"](reference, hypothesis)
         nist["before"](reference, hypothesis)
         if gap is not None:
-            metrics["distinct" if gap >= args.min_voice_gap else "close_voices"](reference, hypothesis)
+            metrics["distinct" if distinct else "close_voices"](reference, hypothesis)
         if overlap:
             metrics["overlap"](reference, hypothesis)
         one_voice = [diarizer.diarize(audio.channel(c).copy()) for c in (0, 1)]
@@ -180,7 +181,7 @@ def main() -> int:
             final_hypothesis = row.pop("final_hypothesis")
             row["der_after_roles"] = round(metrics_after_roles["all"](reference, final_hypothesis), 4)
             nist["after_roles"](reference, final_hypothesis)
-            for name, member in (("distinct", gap is not None and gap >= args.min_voice_gap), ("overlap", overlap)):
+            for name, member in (("distinct", distinct), ("overlap", overlap)):
                 if member:
                     metrics_after_roles[name](reference, final_hypothesis)
         rows.append(row)
@@ -190,19 +191,19 @@ def main() -> int:
                "der_distinct_voices": _value(metrics["distinct"]), "der_close_voices": _value(metrics["close_voices"]),
                "der_overlap_calls": _value(metrics["overlap"]),
                "der_nist_collar": _value(nist["before"]),
-               "calls_distinct_voices": sum(_distinct(r, args.min_voice_gap) for r in rows),
+               "calls_distinct_voices": sum(_distinct_voices(r["voice_gap_cents"], args.min_voice_gap) for r in rows),
                "speakers_found": {str(k): sum(r["speakers"] == k for r in rows) for k in sorted({r["speakers"] for r in rows})},
                "one_voice_recordings": 2 * len(rows),
                "one_voice_split": round(sum(n > 1 for r in rows for n in r["speakers_one_voice"]) / (2 * len(rows)), 4),
                "diarize_s_per_audio_min": round(60 * sum(r["diarize_s"] for r in rows) / sum(r["duration_s"] for r in rows), 3)}
     if transcriber is not None:
-        distinct = [r for r in rows if _distinct(r, args.min_voice_gap)]
+        distinct_rows = [r for r in rows if _distinct_voices(r["voice_gap_cents"], args.min_voice_gap)]
         talk_over_rows = [r for r in rows if r["overlap"]]
         without_talk_over = [r for r in rows if not r["overlap"]]
         summary.update({
             "role_accuracy_stereo": _share(rows, "agent_right_stereo"),
             "role_accuracy_mono": _share(rows, "agent_right_mono"),
-            "role_accuracy_mono_distinct_voices": _share(distinct, "agent_right_mono"),
+            "role_accuracy_mono_distinct_voices": _share(distinct_rows, "agent_right_mono"),
             "split_by_content": sum(r["split_by_content"] for r in rows),
             "mono_same_hits_as_stereo": _share(rows, "same_hits_as_stereo"),
             "mono_same_hits_as_stereo_without_talk_over": _share(without_talk_over, "same_hits_as_stereo"),
@@ -308,8 +309,9 @@ def _voice_gap(script: dict) -> int | None:
     return abs(voices["agent"].get("pitch_cents", 0) - voices["customer"].get("pitch_cents", 0))
 
 
-def _distinct(row: dict, min_voice_gap: int) -> bool:
-    return row["voice_gap_cents"] is not None and row["voice_gap_cents"] >= min_voice_gap
+def _distinct_voices(gap: int | None, min_voice_gap: int) -> bool:
+    """Whether the script says the two voices are at least ``min_voice_gap`` cents apart."""
+    return gap is not None and gap >= min_voice_gap
 
 
 def _share(rows: list[dict], key: str) -> float | None:

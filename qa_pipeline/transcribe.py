@@ -83,6 +83,12 @@ def transcribe_recording(
         turns = [piece for turn in turns for piece in split_by_speaker(turn, diarization)]
     turns.sort(key=lambda turn: (turn.start_s, turn.channel))
     warnings = [] if turns else ["no speech was recognised in the recording"]
+    if turns and audio.num_channels > 1:
+        warnings.extend(
+            f"no speech was recognised on channel {channel}: only one party is heard (an unanswered call, "
+            "or a muted or unrecorded channel?); rules about the other party have nothing to read"
+            for channel in sorted(set(range(audio.num_channels)) - {turn.channel for turn in turns})
+        )
     if dropped:
         reasons = ", ".join(f"{count} × {reason}" for reason, count in sorted(dropped.items()))
         warnings.append(f"dropped ASR text that looked invented: {reasons}")

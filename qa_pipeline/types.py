@@ -236,7 +236,7 @@ class Scorecard(_Record):
     score: float
     fatal: bool
     passed: bool
-    needs_review: bool = False  # fatal hit, no speech, or roles uncertain: send to a human
+    needs_review: bool = False  # fatal hit, no speech, one party only, or roles uncertain: send to a human
     rubric: RubricRef
     metadata: CallMetadata = Field(default_factory=CallMetadata)
     roles: RoleAssignment

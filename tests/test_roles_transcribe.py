@@ -103,6 +103,14 @@ def test_stereo_channels_are_transcribed_apart_and_interleaved(stereo_call):
     assert fake.calls == 2 and result.call_id == recording.call_id and result.recording_sha256 == recording.sha256
 
 
+def test_a_stereo_call_with_speech_on_one_channel_only_says_so(stereo_call):
+    recording, audio = read_recording(stereo_call, settings=AudioSettings())
+    one_sided = transcribe_recording(recording, audio, FakeTranscriber({0: [segment(0.2, "您好工号一零二四")], 1: []}))
+    assert [warning for warning in one_sided.warnings if "channel 1" in warning and "one party" in warning]
+    both = transcribe_recording(recording, audio, FakeTranscriber({0: [segment(0.2, "您好")], 1: [segment(3.1, "喂")]}))
+    assert both.warnings == ()
+
+
 def test_a_segment_spanning_a_long_pause_becomes_two_turns(stereo_call):
     recording, audio = read_recording(stereo_call, settings=AudioSettings())
     first, second = segment(0.5, "你好我想查话费"), segment(4.0, "好的谢谢")

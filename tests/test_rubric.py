@@ -145,6 +145,14 @@ def test_no_speech_means_no_rule_applies_and_a_human_listens():
     assert set(card.not_applicable) == {rule.id for rule in DEFAULT.rules}
 
 
+def test_a_stereo_call_where_one_party_is_never_heard_goes_to_review():
+    greeting_and_closing = [(A, "您好，工号一零二四，很高兴为您服务", 5), (A, "感谢您的来电，再见", 0)]
+    one_sided = score(conversation(greeting_and_closing))
+    assert one_sided.passed and one_sided.needs_review
+    answered = score(conversation([*greeting_and_closing[:1], (C, "你好我想查一下账单", 1), greeting_and_closing[1]]))
+    assert answered.passed and not answered.needs_review
+
+
 def test_metrics():
     t = transcript(turn(0.0, A, "您好工号一零二四"), turn(1.0, C, "我想问一下"), turn(10.0, A, "好的"), duration_s=20.0)
     m = score(t).metrics

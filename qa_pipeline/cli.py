@@ -316,11 +316,11 @@ def _eval_asr(args: argparse.Namespace) -> int:
     audio_s = asr_s = 0.0
     print(f"{'call':40} {'CER':>7} {'verbatim':>9}  ({settings.asr.model})")
     for source in sources:
-        reference = find_reference(source.path, args.refs)
-        if reference is None:
-            missing += 1
-            continue
         try:
+            reference = find_reference(source.path, args.refs)
+            if reference is None:
+                missing += 1
+                continue
             recording, audio = read_recording(source.path, settings=settings.audio, call_id=source.call_id)
             started = time.perf_counter()
             transcript = transcribe_recording(recording, audio, transcriber, settings.asr)
@@ -337,6 +337,9 @@ def _eval_asr(args: argparse.Namespace) -> int:
                      "reference_chars": result.normalized.length})
         print(f"{result.call_id:40} {result.normalized.cer or 0:7.1%} {result.verbatim.cer or 0:9.1%}")
     if not rows:
+        if failed:
+            print(f"no CER: the {failed} labelled call(s) in {args.audio} failed (see above)", file=sys.stderr)
+            return 1
         print(f"no recording in {args.audio} has a reference (looked for <name>.ch0.txt, <name>.txt, <name>.yaml)",
               file=sys.stderr)
         return 2

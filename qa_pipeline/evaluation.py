@@ -4,6 +4,7 @@ A reference has the recording's name and sits beside it (or in a folder of refer
 - ``<name>.ch0.txt`` / ``<name>.ch1.txt``: what each channel says (stereo), or
 - ``<name>.txt``: what the whole call says (mono, or stereo compared as one text), or
 - ``<name>.yaml``: a call script as in ``samples/scripts`` (turns by role, ``agent_channel``).
+Text is read as UTF-8 or GB18030 (GBK): what Chinese labelling tools write.
 
 CER is reported on two views: ``normalized`` (what QA rules read: numbers as digits, no punctuation,
 spaces or fillers, Simplified characters) and ``verbatim`` (only punctuation and spaces removed).
@@ -103,10 +104,29 @@ def find_reference(audio: Path, refs_dir: Path | None = None) -> Reference | Non
     for channel in (0, 1):
         path = Path(f"{stem}.ch{channel}.txt")
         if path.is_file():
-            texts[channel] = path.read_text(encoding="utf-8")
+            texts[channel] = read_reference_text(path)
     if not texts and stem.with_suffix(".txt").is_file():
-        texts[WHOLE_CALL] = stem.with_suffix(".txt").read_text(encoding="utf-8")
+        texts[WHOLE_CALL] = read_reference_text(stem.with_suffix(".txt"))
     return Reference(stem, texts) if texts else None
+
+
+def read_reference_text(path: Path) -> str:
+    """A reference transcript: UTF-8 (with or without a byte-order mark) or GB18030 (GBK, GB2312),
+    the encodings Chinese labelling tools write.
+
+    Raises:
+        ConfigurationError: the file cannot be read, or is neither.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read this reference ({exc.strerror or exc})") from exc
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ConfigurationError(f"{path}: this reference is neither UTF-8 nor GB18030 text; save it as UTF-8")
 
 
 def call_cer(transcript: Transcript, reference: Reference) -> CallCer:
@@ -130,7 +150,7 @@ def call_cer(transcript: Transcript, reference: Reference) -> CallCer:
 
 def _reference_from_script(path: Path) -> Reference:
     try:
-        script = yaml.safe_load(path.read_text(encoding="utf-8"))
+        script = yaml.safe_load(read_reference_text(path))
         agent_channel = int(script["agent_channel"])
         channel_of = {"agent": agent_channel, "customer": 1 - agent_channel}
         texts = {0: "", 1: ""}

@@ -5,6 +5,7 @@ from conftest import FakeTranscriber, segment
 
 from qa_pipeline import cli
 from qa_pipeline.errors import ConfigurationError
+from qa_pipeline.evaluation import find_reference, normalized_view
 from qa_pipeline.metadata import CallSource
 from qa_pipeline.pipeline import discover_calls, inspect_call, inspect_calls
 from qa_pipeline.rubric import load_rubric
@@ -92,3 +93,33 @@ def test_cli_unknown_model_is_a_clear_error(stereo_call, capsys, monkeypatch):
     monkeypatch.setenv("ZHIJIAN_ASR__MODEL", "whisper-huge")
     assert cli.main(["inspect", str(stereo_call)]) == 2
     assert "whisper-huge" in capsys.readouterr().err
+
+
+def test_eval_asr_measures_labelled_calls_and_a_broken_reference_fails_alone(stereo_call, tmp_path, monkeypatch,
+                                                                              capsys):
+    monkeypatch.setattr(cli, "get_transcriber", lambda settings: _fake())
+    labelled = tmp_path / "labelled"
+    labelled.mkdir()
+    for name in ("a", "b", "c"):
+        (labelled / f"{name}.wav").write_bytes(stereo_call.read_bytes())
+    agent_said = "您好，工号一零二四，很高兴为您服务。这是公司规定，感谢您的来电，再见。"
+    (labelled / "a.ch0.txt").write_text(agent_said, encoding="utf-8-sig")
+    (labelled / "a.ch1.txt").write_bytes("我想问一下话费".encode("gbk"))  # the fake hears 「我想问一下」
+    (labelled / "b.yaml").write_text("turns: [unclosed", encoding="utf-8")
+    report = tmp_path / "cer.json"
+
+    code = cli.main(["eval", "asr", str(labelled), "--json", str(report)])
+
+    printed = capsys.readouterr().out
+    assert code == 1  # b failed
+    assert str(labelled / "b.yaml") in printed
+    summary = json.loads(report.read_text(encoding="utf-8"))["summary"]
+    reference_chars = len(normalized_view(agent_said)) + len("我想问一下话费")
+    assert summary["cer"] == pytest.approx(2 / reference_chars)
+    assert (summary["calls"], summary["failed"], summary["without_reference"]) == (1, 1, 1)
+
+
+def test_a_reference_in_neither_utf8_nor_gb18030_is_named(tmp_path):
+    (tmp_path / "call.txt").write_bytes(b"\xff\xfe\x00\xd8 broken")
+    with pytest.raises(ConfigurationError, match=r"call\.txt.*neither UTF-8 nor GB18030"):
+        find_reference(tmp_path / "call.wav")

@@ -24,7 +24,7 @@ import yaml
 
 from qa_pipeline.errors import ConfigurationError
 from qa_pipeline.itn import inverse_normalize
-from qa_pipeline.text import normalize_for_matching, to_simplified
+from qa_pipeline.text import normalize_for_matching, read_chinese_text, to_simplified
 from qa_pipeline.types import Transcript
 
 WHOLE_CALL = -1  # reference key for a text that covers every channel
@@ -104,29 +104,10 @@ def find_reference(audio: Path, refs_dir: Path | None = None) -> Reference | Non
     for channel in (0, 1):
         path = Path(f"{stem}.ch{channel}.txt")
         if path.is_file():
-            texts[channel] = read_reference_text(path)
+            texts[channel] = read_chinese_text(path, "reference")
     if not texts and stem.with_suffix(".txt").is_file():
-        texts[WHOLE_CALL] = read_reference_text(stem.with_suffix(".txt"))
+        texts[WHOLE_CALL] = read_chinese_text(stem.with_suffix(".txt"), "reference")
     return Reference(stem, texts) if texts else None
-
-
-def read_reference_text(path: Path) -> str:
-    """A reference transcript: UTF-8 (with or without a byte-order mark) or GB18030 (GBK, GB2312),
-    the encodings Chinese labelling tools write.
-
-    Raises:
-        ConfigurationError: the file cannot be read, or is neither.
-    """
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(f"{path}: cannot read this reference ({exc.strerror or exc})") from exc
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ConfigurationError(f"{path}: this reference is neither UTF-8 nor GB18030 text; save it as UTF-8")
 
 
 def call_cer(transcript: Transcript, reference: Reference) -> CallCer:
@@ -150,7 +131,7 @@ def call_cer(transcript: Transcript, reference: Reference) -> CallCer:
 
 def _reference_from_script(path: Path) -> Reference:
     try:
-        script = yaml.safe_load(read_reference_text(path))
+        script = yaml.safe_load(read_chinese_text(path, "reference"))
         agent_channel = int(script["agent_channel"])
         channel_of = {"agent": agent_channel, "customer": 1 - agent_channel}
         texts = {0: "", 1: ""}

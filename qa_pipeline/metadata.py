@@ -10,6 +10,7 @@ in ``metadata.extra``. Manifest values win over the file name.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from qa_pipeline.errors import ConfigurationError
+from qa_pipeline.text import read_chinese_text
 from qa_pipeline.types import CallMetadata, Direction
 
 _KNOWN_FIELDS = ("agent_id", "team", "shift", "direction", "line_of_business", "agent_channel")
@@ -79,21 +81,20 @@ def read_manifest(manifest: Path) -> list[CallSource]:
     """
     if not manifest.is_file():
         raise ConfigurationError(f"{manifest}: manifest not found")
-    with manifest.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "path" not in reader.fieldnames:
-            raise ConfigurationError(f"{manifest}: needs a 'path' column (has {reader.fieldnames})")
-        sources = []
-        for row_number, row in enumerate(reader, start=2):
-            raw_path = (row.pop("path") or "").strip()
-            if not raw_path:
-                raise ConfigurationError(f"{manifest}, row {row_number}: empty path")
-            path = Path(raw_path)
-            if not path.is_absolute():
-                path = manifest.parent / path
-            call_id = (row.pop("call_id", None) or "").strip() or path.stem
-            metadata = _build_metadata(row, origin=f"{manifest}, row {row_number}")
-            sources.append(CallSource(path=path, call_id=call_id, metadata=metadata))
+    reader = csv.DictReader(io.StringIO(read_chinese_text(manifest, "manifest"), newline=""))
+    if not reader.fieldnames or "path" not in reader.fieldnames:
+        raise ConfigurationError(f"{manifest}: needs a 'path' column (has {reader.fieldnames})")
+    sources = []
+    for row_number, row in enumerate(reader, start=2):
+        raw_path = (row.pop("path") or "").strip()
+        if not raw_path:
+            raise ConfigurationError(f"{manifest}, row {row_number}: empty path")
+        path = Path(raw_path)
+        if not path.is_absolute():
+            path = manifest.parent / path
+        call_id = (row.pop("call_id", None) or "").strip() or path.stem
+        metadata = _build_metadata(row, origin=f"{manifest}, row {row_number}")
+        sources.append(CallSource(path=path, call_id=call_id, metadata=metadata))
     return sources
 
 

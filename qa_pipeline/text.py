@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
+
+from qa_pipeline.errors import ConfigurationError
 
 _DIGITS = str.maketrans({"零": "0", "〇": "0", "幺": "1", "一": "1", "二": "2", "三": "3", "四": "4",
                          "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"})
@@ -95,3 +98,23 @@ def normalize_for_matching(text: str) -> str:
     '您好请问12315是吧'
     """
     return "".join(map(normalize_char, to_simplified(text)))
+
+
+def read_chinese_text(path: Path, what: str) -> str:
+    """A text file as Chinese tools write it: UTF-8 (with or without a byte-order mark) or
+    GB18030 (which reads GBK and GB2312: what Excel saves a CSV as on Chinese Windows).
+
+    Raises:
+        ConfigurationError: the file (``what`` it is, e.g. "manifest") cannot be read, or is
+            in neither encoding.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read this {what} ({exc.strerror or exc})") from exc
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ConfigurationError(f"{path}: this {what} is neither UTF-8 nor GB18030 text; save it as UTF-8")

@@ -33,8 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from qa_pipeline.errors import ConfigurationError
-from qa_pipeline.text import toneless_syllable
+from qa_pipeline.text import read_chinese_text, toneless_syllable
 
 BUILTIN_TERMS_FILE = Path(__file__).with_name("resources") / "service_terms.txt"
 _NUMERALS = frozenset("零〇幺一二两三四五六七八九十百千万亿0123456789０１２３４５６７８９")
@@ -76,11 +75,12 @@ def _word_frequencies(min_frequency: int) -> dict[str, int]:
 
 
 def read_terms(path: Path) -> list[str]:
-    """The words of a vocabulary file: whitespace-separated, '#' starts a comment."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{path}: cannot read the vocabulary file ({exc}); fix or remove it") from exc
+    """The words of a vocabulary file (UTF-8 or GBK): whitespace-separated, '#' starts a comment.
+
+    Raises:
+        ConfigurationError: the file cannot be read, or is in neither encoding.
+    """
+    lines = read_chinese_text(path, "vocabulary file").splitlines()
     return [word for line in lines for word in line.split("#", 1)[0].split()]
 
 

@@ -67,6 +67,22 @@ def test_bad_manifest_names_the_row_and_problem(tmp_path, content, message):
         read_manifest(manifest)
 
 
+def test_a_manifest_excel_saved_on_chinese_windows_reads(tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_bytes("path,call_id,team,direction,业务线\r\n录音/x.wav,C-1,投诉组,呼出,信用卡\r\n".encode("gbk"))
+    (source,) = read_manifest(manifest)
+    assert source.path == tmp_path / "录音" / "x.wav" and source.call_id == "C-1"
+    assert source.metadata.team == "投诉组" and source.metadata.direction is Direction.OUTBOUND
+    assert source.metadata.extra == {"业务线": "信用卡"}
+
+
+def test_a_manifest_in_no_chinese_encoding_is_named(tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_bytes(b"path\n\xff\xfe\x00\xd8.wav\n")
+    with pytest.raises(ConfigurationError, match=r"m\.csv: this manifest is neither UTF-8 nor GB18030"):
+        read_manifest(manifest)
+
+
 def test_discover_finds_audio_in_folders_and_keeps_missing_paths(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x.wav").write_bytes(b"")

@@ -186,6 +186,15 @@ def test_a_bad_rubric_names_the_file_rule_and_problem(tmp_path, text, message):
     assert str(path) in str(caught.value) and message in str(caught.value)
 
 
+def test_a_rubric_saved_as_gbk_loads_and_one_in_no_chinese_encoding_is_named(tmp_path):
+    path = tmp_path / "center.yaml"
+    path.write_bytes("id: center\nversion: 1\nrules:\n  - {id: a, type: phrase_absent, phrases: [公司规定]}\n".encode("gbk"))
+    assert load_rubric(path).rules[0].phrases == ("公司规定",)
+    path.write_bytes(b"id: center\nversion: 1\nrules: [\xff\xfe\x00\xd8]\n")
+    with pytest.raises(RubricError, match=r"center\.yaml: this rubric is neither UTF-8 nor GB18030"):
+        load_rubric(path)
+
+
 def test_numbers_in_yaml_phrase_lists_are_text():
     r = rubric({"id": "c", "type": "phrase_absent", "role": "customer", "severity": "info", "phrases": [12315]})
     assert r.rules[0].phrases == ("12315",)

@@ -63,9 +63,10 @@ def test_longer_terms_win_and_corrections_are_reported():
     assert [(c.start, c.heard, c.term) for c in corrector.corrections("我的宝单号是")] == [(2, "宝单号", "保单号")]
 
 
-def test_a_center_word_list_adds_product_names(tmp_path):
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
+def test_a_center_word_list_adds_product_names(tmp_path, encoding):
     words = tmp_path / "center.txt"
-    words.write_text("# 产品\n畅享套餐 云闪付  # 新产品\n", encoding="utf-8")
+    words.write_text("# 产品\n畅享套餐 云闪付  # 新产品\n", encoding=encoding)
     assert read_terms(words) == ["畅享套餐", "云闪付"]
     corrector = build_corrector([words])
     assert corrector.correct("我想办畅想套餐") == "我想办畅享套餐"

@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from qa_pipeline.errors import RubricError
-from qa_pipeline.text import FILLERS, normalize_for_matching
+from qa_pipeline.errors import ConfigurationError, RubricError
+from qa_pipeline.text import FILLERS, normalize_for_matching, read_chinese_text
 from qa_pipeline.types import Role, RubricRef, Severity
 
 _RULE_ID = r"^[a-z][a-z0-9_]*$"
@@ -290,7 +290,9 @@ def load_rubric(path: Path) -> Rubric:
     if not path.is_file():
         raise RubricError(f"{path}: rubric file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(read_chinese_text(path, "rubric"))
+    except ConfigurationError as exc:
+        raise RubricError(str(exc)) from exc
     except yaml.YAMLError as exc:
         raise RubricError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):

@@ -377,7 +377,74 @@ def _assign_speaker_roles(transcript: Transcript, metadata: CallMetadata, warnin
     if assignment.confidence is not None and assignment.confidence < LOW_ROLE_CONFIDENCE:
         warnings.append(f"agent guessed as {'/'.join(assignment.agent_speakers)} with low confidence "
                         f"({assignment.confidence:.2f}) on a mono recording")
-    return _with_roles(transcript, assignment, warnings, lambda turn: turn.speaker in assignment.agent_speakers)
+    labelled = _with_roles(transcript, assignment, warnings, lambda turn: turn.speaker in assignment.agent_speakers)
+    return labelled.model_copy(update={"turns": move_edge_pieces(labelled.turns)})
+
+
+# A piece of a mono turn this short (normalized characters) at a change of speaker, that reads as
+# the other party's, is theirs: sound cannot place half a second of speech.
+EDGE_PIECE_MAX_CHARS = 4
+EDGE_GAP_S = 1.0  # the two turns are this close: one change of speaker
+
+
+def move_edge_pieces(turns: Sequence[Turn]) -> tuple[Turn, ...]:
+    """Mono turns with agent and customer roles, where a short piece at a change of speaker that
+    reads as the other party's is moved to the other party's turn.
+
+    Sound gives the voice of half a second of speech by its neighbours: the agent's 「您好。」
+    right after the customer's 「喂，哪位？」 is heard in the customer's voice, and the agent's
+    greeting is then missing. A piece is a turn's last or first sentence (``sentences``), or a
+    whole turn, of at most ``EDGE_PIECE_MAX_CHARS`` characters, next to the other party's turn
+    (at most ``EDGE_GAP_S`` apart); it moves when it reads only as that party's: 您 or an agent
+    phrase and no customer talk for the agent, a customer phrase or 你 and no agent talk for the
+    customer. A piece with no role evidence (「你好」「好的」) stays where sound put it.
+
+    >>> def said(start_s, role, *texts):
+    ...     words = tuple(Word(start_s=start_s + i, end_s=start_s + i + 0.8, text=t) for i, t in enumerate(texts))
+    ...     return Turn(start_s=start_s, end_s=words[-1].end_s, channel=0, speaker=role[:3], role=role,
+    ...                 text="".join(texts), words=words)
+    >>> moved = move_edge_pieces([said(0.0, Role.CUSTOMER, "喂，哪位？", "您好。"),
+    ...                           said(2.2, Role.AGENT, "我是顺达客服小王。")])
+    >>> [(turn.role.value, turn.start_s, turn.text) for turn in moved]
+    [('customer', 0.0, '喂，哪位？'), ('agent', 1.2, '您好。我是顺达客服小王。')]
+    """
+    result: list[Turn] = []
+    for turn in sorted(turns, key=lambda turn: turn.start_s):
+        if result and _parties_take_turns(result[-1], turn):
+            previous = result.pop()
+            result.extend(_moved_edge(previous, turn))
+        else:
+            result.append(turn)
+    return tuple(result)
+
+
+def _parties_take_turns(first: Turn, second: Turn) -> bool:
+    return ({first.role, second.role} == {Role.AGENT, Role.CUSTOMER} and bool(first.words) and bool(second.words)
+            and second.start_s - first.end_s <= EDGE_GAP_S)
+
+
+def _moved_edge(first: Turn, second: Turn) -> list[Turn]:
+    """``first`` and ``second`` with the short piece between them that reads as the other's moved
+    across (see ``move_edge_pieces``); nothing moves when neither edge reads so."""
+    first_pieces, second_pieces = sentences(first), sentences(second)
+    tail, head = first_pieces[-1], second_pieces[0]
+    if _reads_only_as(tail, second.role):
+        kept = [word for piece in first_pieces[:-1] for word in piece.words]
+        joined = turn_of_words(second, [*tail.words, *second.words], start_s=tail.start_s)
+        return [turn_of_words(first, kept), joined] if kept else [joined]
+    if _reads_only_as(head, first.role):
+        kept = [word for piece in second_pieces[1:] for word in piece.words]
+        joined = turn_of_words(first, [*first.words, *head.words], start_s=first.start_s)
+        return [joined, turn_of_words(second, kept, start_s=second_pieces[1].start_s)] if kept else [joined]
+    return [first, second]
+
+
+def _reads_only_as(piece: Turn, role: Role) -> bool:
+    if len(normalize_for_matching(piece.text)) > EDGE_PIECE_MAX_CHARS:
+        return False
+    voice = voice_evidence(piece.text)
+    agent, customer = _agent_score(voice), _customer_talk(voice)
+    return agent > 0 and customer == 0 if role is Role.AGENT else customer > 0 and agent == 0
 
 
 def _lone_agent(transcript: Transcript) -> RoleAssignment | None:

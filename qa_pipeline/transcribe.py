@@ -121,8 +121,9 @@ def transcribe_recording(
 # corrections (an amount's 元 heard as 人, 下午 heard as 下五); the normalized view keeps 亿, drops
 # thousands separators and reads 幺 heard as 要 more than once in a phone number. 9: one mono
 # voice is sorted into agent and customer sentence by sentence, not turn by turn (roles.sentences).
-# 10: 下五 before a measure word (明天下五个单) stays a number.
-TRANSCRIPT_REVISION = 10
+# 10: 下五 before a measure word (明天下五个单) stays a number. 11: on mono, a short piece at a
+# change of speaker that reads as the other party's is theirs (roles.move_edge_pieces).
+TRANSCRIPT_REVISION = 11
 
 
 def transcript_key(settings: Settings) -> str:

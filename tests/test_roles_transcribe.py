@@ -3,7 +3,7 @@ from conftest import FakeTranscriber, segment
 from transcripts import transcript, turn
 
 from qa_pipeline.audio import read_recording
-from qa_pipeline.roles import assign_roles, detect_agent_channel
+from qa_pipeline.roles import assign_roles, detect_agent_channel, move_edge_pieces
 from qa_pipeline.settings import ASRSettings, AudioSettings
 from qa_pipeline.transcribe import transcribe_recording
 from qa_pipeline.types import CallMetadata, Direction, Role
@@ -155,3 +155,38 @@ def test_invented_segments_are_dropped_and_hotword_recitals_cut(stereo_call):
     kept = transcribe_recording(recording, audio, FakeTranscriber({0: [segment(2.0, "以下是普通话的句子。")], 1: []}),
                                 ASRSettings(drop_hallucinations=False))
     assert [t.text for t in kept.turns] == ["以下是普通话的句子。"]
+
+
+A, C = Role.AGENT, Role.CUSTOMER
+
+
+def _texts(turns):
+    return [(t.role, t.text) for t in turns]
+
+
+def test_a_short_piece_at_a_change_of_speaker_goes_to_the_party_it_reads_as():
+    """Sound puts the agent's 「您好。」 right after the customer's 「喂，哪位？」 in the customer's voice."""
+    picked_up = [turn(0.0, C, "喂，哪位？您好。", channel=0), turn(2.2, A, "我是顺达客服小王", channel=0)]
+    assert _texts(move_edge_pieces(picked_up)) == [(C, "喂，哪位？"), (A, "您好。我是顺达客服小王")]
+    whole_turn = [turn(0.0, C, "您好", channel=0), turn(0.8, A, "这边是顺达客服", channel=0)]
+    assert _texts(move_edge_pieces(whole_turn)) == [(A, "您好这边是顺达客服")]
+    customer_head = [turn(0.0, C, "喂", channel=0), turn(0.5, A, "你说吧。请问您是张先生吗", channel=0)]
+    assert _texts(move_edge_pieces(customer_head)) == [(C, "喂你说吧。"), (A, "请问您是张先生吗")]
+
+
+@pytest.mark.parametrize("pieces", [
+    [(C, "喂，你好。"), (A, "这边是顺达客服")],  # no role evidence: 你好 is said by both
+    [(C, "我想查话费。您好请问一下"), (A, "好的")],  # longer than a short piece
+    [(A, "您好。您好。"), (C, "我想问一下账单")],  # already the agent's
+])
+def test_pieces_without_the_other_partys_talk_stay(pieces):
+    turns, start_s = [], 0.0
+    for role, text in pieces:
+        turns.append(turn(start_s, role, text, channel=0))
+        start_s = turns[-1].end_s + 0.3
+    assert _texts(move_edge_pieces(turns)) == list(pieces)
+
+
+def test_pieces_stay_when_the_parties_are_far_apart():
+    apart = [turn(0.0, C, "喂，哪位？您好。", channel=0), turn(5.0, A, "我是顺达客服小王", channel=0)]
+    assert _texts(move_edge_pieces(apart)) == _texts(apart)

@@ -21,7 +21,9 @@ rules for the customer then have no turns to read.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from itertools import groupby
 from typing import NamedTuple
 
@@ -397,7 +399,8 @@ def move_edge_pieces(turns: Sequence[Turn]) -> tuple[Turn, ...]:
     whole turn, of at most ``EDGE_PIECE_MAX_CHARS`` characters, next to the other party's turn
     (at most ``EDGE_GAP_S`` apart); it moves when it reads only as that party's: 您 or an agent
     phrase and no customer talk for the agent, a customer phrase or 你 and no agent talk for the
-    customer. A piece with no role evidence (「你好」「好的」) stays where sound put it.
+    customer. A piece with no role evidence (「你好」「好的」) stays where sound put it, and so
+    does a piece whose cut from its turn would fall inside a word (「你｜好我是…」).
 
     >>> def said(start_s, role, *texts):
     ...     words = tuple(Word(start_s=start_s + i, end_s=start_s + i + 0.8, text=t) for i, t in enumerate(texts))
@@ -428,15 +431,37 @@ def _moved_edge(first: Turn, second: Turn) -> list[Turn]:
     across (see ``move_edge_pieces``); nothing moves when neither edge reads so."""
     first_pieces, second_pieces = sentences(first), sentences(second)
     tail, head = first_pieces[-1], second_pieces[0]
-    if _reads_only_as(tail, second.role):
-        kept = [word for piece in first_pieces[:-1] for word in piece.words]
+    kept = [word for piece in first_pieces[:-1] for word in piece.words]
+    if _reads_only_as(tail, second.role) and not _cuts_a_word(kept, tail.words):
         joined = turn_of_words(second, [*tail.words, *second.words], start_s=tail.start_s)
         return [turn_of_words(first, kept), joined] if kept else [joined]
-    if _reads_only_as(head, first.role):
-        kept = [word for piece in second_pieces[1:] for word in piece.words]
+    kept = [word for piece in second_pieces[1:] for word in piece.words]
+    if _reads_only_as(head, first.role) and not _cuts_a_word(head.words, kept):
         joined = turn_of_words(first, [*first.words, *head.words], start_s=first.start_s)
         return [joined, turn_of_words(second, kept, start_s=second_pieces[1].start_s)] if kept else [joined]
     return [first, second]
+
+
+def _cuts_a_word(before: Sequence[Word], after: Sequence[Word]) -> bool:
+    """Whether a cut between ``before`` and ``after`` falls inside a word of jieba's dictionary:
+    a pause Whisper put inside 「你好」 leaves 「你」 alone, which reads as a customer's 你."""
+    head = "".join(word.text for word in before)
+    if not head or not after:
+        return False
+    position = 0
+    for token in _jieba().cut(head + "".join(word.text for word in after), HMM=False):
+        position += len(token)
+        if position >= len(head):
+            return position != len(head)
+    return False
+
+
+@lru_cache(maxsize=1)
+def _jieba():  # noqa: ANN202 (jieba has no type hints)
+    import jieba  # noqa: PLC0415
+
+    logging.getLogger("jieba").setLevel(logging.WARNING)  # it reports loading its dictionary on stderr
+    return jieba
 
 
 def _reads_only_as(piece: Turn, role: Role) -> bool:

@@ -187,6 +187,15 @@ def test_pieces_without_the_other_partys_talk_stay(pieces):
     assert _texts(move_edge_pieces(turns)) == list(pieces)
 
 
+def test_a_piece_cut_from_inside_a_word_stays():
+    """Whisper's word times may put a pause inside 「你好」: 「你」 alone reads as a customer's 你."""
+    said = turn(1.0, A, "你好我是长江银行的客服", channel=0)
+    paused = said.model_copy(update={"words": (said.words[0], *(
+        word.model_copy(update={"start_s": word.start_s + 1.0, "end_s": word.end_s + 1.0}) for word in said.words[1:]))})
+    turns = [turn(0.0, C, "嗯你说", channel=0), paused]
+    assert _texts(move_edge_pieces(turns)) == _texts(turns)
+
+
 def test_pieces_stay_when_the_parties_are_far_apart():
     apart = [turn(0.0, C, "喂，哪位？您好。", channel=0), turn(5.0, A, "我是顺达客服小王", channel=0)]
     assert _texts(move_edge_pieces(apart)) == _texts(apart)

@@ -26,6 +26,7 @@ import numpy as np
 from qa_pipeline.audio import SAMPLE_RATE_HZ, DecodedAudio, seconds_to_samples, speech_regions
 from qa_pipeline.errors import ConfigurationError, ModelLoadError
 from qa_pipeline.settings import DiarizationSettings, Settings
+from qa_pipeline.transcribe import silent_channel_warnings
 from qa_pipeline.types import Diarization, SpeakerSegment, Transcript, round_s
 
 log = logging.getLogger(__name__)
@@ -395,7 +396,9 @@ def remove_echo(transcript: Transcript, audio: DecodedAudio, settings: Diarizati
         kept.append(turn)
     if not dropped:
         return transcript
-    warnings = (*transcript.warnings, f"dropped {dropped} turn(s) that were the other channel's echo")
+    emptied = {turn.channel for turn in transcript.turns} - {turn.channel for turn in kept}
+    warnings = (*transcript.warnings, f"dropped {dropped} turn(s) that were the other channel's echo",
+                *silent_channel_warnings(emptied))
     return transcript.model_copy(update={"turns": tuple(kept), "warnings": warnings})
 
 

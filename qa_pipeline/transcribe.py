@@ -10,7 +10,7 @@ into turns by speaker when a diarization is given (``qa_pipeline.diarization``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -84,11 +84,7 @@ def transcribe_recording(
     turns.sort(key=lambda turn: (turn.start_s, turn.channel))
     warnings = [] if turns else ["no speech was recognised in the recording"]
     if turns and audio.num_channels > 1:
-        warnings.extend(
-            f"no speech was recognised on channel {channel}: only one party is heard (an unanswered call, "
-            "or a muted or unrecorded channel?); rules about the other party have nothing to read"
-            for channel in sorted(set(range(audio.num_channels)) - {turn.channel for turn in turns})
-        )
+        warnings.extend(silent_channel_warnings(set(range(audio.num_channels)) - {turn.channel for turn in turns}))
     if dropped:
         reasons = ", ".join(f"{count} × {reason}" for reason, count in sorted(dropped.items()))
         warnings.append(f"dropped ASR text that looked invented: {reasons}")
@@ -191,6 +187,14 @@ def correct_segment(segment: AsrSegment, corrector: VocabularyCorrector) -> AsrS
 # ended (faster-whisper trims such words only at sentence ends). Only this much per character,
 # up to the word's end, is taken as where it was said.
 SPOKEN_CHAR_S = 0.3
+
+
+def silent_channel_warnings(channels: Iterable[int]) -> list[str]:
+    """The warning for each channel of a stereo call left without speech while the other has
+    some: one party only (the scorecard sends such a call to review)."""
+    return [f"no speech was recognised on channel {channel}: only one party is heard (an unanswered call, "
+            "or a muted or unrecorded channel?); rules about the other party have nothing to read"
+            for channel in sorted(channels)]
 
 
 def split_by_speaker(turn: Turn, diarization: Diarization) -> list[Turn]:

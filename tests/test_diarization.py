@@ -545,6 +545,7 @@ def test_echo_of_the_other_channel_is_not_a_turn() -> None:
 
     assert [t.channel for t in cleaned.turns] == [0]
     assert any("echo" in warning for warning in cleaned.warnings)
+    assert any("channel 1" in warning and "one party" in warning for warning in cleaned.warnings)
 
 
 def test_both_parties_talking_at_once_is_kept() -> None:

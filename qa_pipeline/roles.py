@@ -431,14 +431,14 @@ def _moved_edge(first: Turn, second: Turn) -> list[Turn]:
     across (see ``move_edge_pieces``); nothing moves when neither edge reads so."""
     first_pieces, second_pieces = sentences(first), sentences(second)
     tail, head = first_pieces[-1], second_pieces[0]
-    kept = [word for piece in first_pieces[:-1] for word in piece.words]
-    if _reads_only_as(tail, second.role) and not _cuts_a_word(kept, tail.words):
+    before_tail = [word for piece in first_pieces[:-1] for word in piece.words]
+    if _reads_only_as(tail, second.role) and not _cuts_a_word(before_tail, tail.words):
         joined = turn_of_words(second, [*tail.words, *second.words], start_s=tail.start_s)
-        return [turn_of_words(first, kept), joined] if kept else [joined]
-    kept = [word for piece in second_pieces[1:] for word in piece.words]
-    if _reads_only_as(head, first.role) and not _cuts_a_word(head.words, kept):
+        return [turn_of_words(first, before_tail), joined] if before_tail else [joined]
+    after_head = [word for piece in second_pieces[1:] for word in piece.words]
+    if _reads_only_as(head, first.role) and not _cuts_a_word(head.words, after_head):
         joined = turn_of_words(first, [*first.words, *head.words], start_s=first.start_s)
-        return [joined, turn_of_words(second, kept, start_s=second_pieces[1].start_s)] if kept else [joined]
+        return [joined, turn_of_words(second, after_head, start_s=second_pieces[1].start_s)] if after_head else [joined]
     return [first, second]
 
 

@@ -122,6 +122,8 @@ def main() -> int:
     parser.add_argument("--limit", type=int)
     parser.add_argument("--roles", action="store_true", help="also role accuracy and cost vs ASR (runs ASR)")
     parser.add_argument("--min-voice-gap", type=int, default=250, help="cents between the two voices")
+    parser.add_argument("--talk-over", choices=("every-third", "none"), default="every-third",
+                        help="delay the first channel of every third call (default), or of none: the calls as recorded")
     args = parser.parse_args()
     settings = Settings()
     if args.calls is not None:
@@ -155,7 +157,7 @@ def main() -> int:
         if audio.num_channels != 2:
             print(f"{path}: {audio.num_channels} channel(s); the benchmark mixes stereo calls: left out", file=sys.stderr)
             continue
-        overlap = index % 3 == 2
+        overlap = args.talk_over == "every-third" and index % 3 == 2
         if overlap:
             audio = talk_over(audio)
             recording = recording.model_copy(update={"duration_s": round(audio.duration_s, 3)})
@@ -222,7 +224,8 @@ def main() -> int:
             "diarize_share_of_asr_median": round(statistics.median(r["diarize_s"] / r["asr_mono_s"] for r in rows), 3),
             "diarize_share_of_asr_total": round(sum(r["diarize_s"] for r in rows) / sum(r["asr_mono_s"] for r in rows), 3),
         })
-    out = args.out or PROJECT_ROOT / f"benchmarks/results/diarization_{set_name}.json"
+    suffix = "" if args.talk_over == "every-third" else "_no_talk_over"
+    out = args.out or PROJECT_ROOT / f"benchmarks/results/diarization_{set_name}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"summary": summary, "calls": rows}, ensure_ascii=False, indent=2))
     print(json.dumps(summary, indent=2))
@@ -242,10 +245,9 @@ def _roles(recording: Recording, audio: DecodedAudio, mono: np.ndarray, diarizat
     mono_audio = DecodedAudio(mono[None, :])
     mono_recording = recording.model_copy(update={"num_channels": 1})
     started = time.perf_counter()
-    mono_transcript = transcribe_recording(mono_recording, mono_audio, transcriber, settings.asr)
+    mono_transcript = transcribe_recording(mono_recording, mono_audio, transcriber, settings.asr,
+                                           diarization=diarization)
     asr_mono_s = time.perf_counter() - started
-    mono_transcript = transcribe_recording(mono_recording, mono_audio, _Replay(mono_transcript, transcriber),
-                                           settings.asr, diarization=diarization)
     content_split = split_by_content(mono_transcript, diarization)
     mono_transcript = assign_roles(mono_transcript, metadata=recording.metadata, diarization=diarization)
     final = diarization.model_copy(update={"segments": content_split.segments}) if content_split else diarization
@@ -282,23 +284,6 @@ def _one_voice_transcript(stereo, channel: int, diarization):  # type: ignore[no
 
 def _speakers(transcript) -> set[str]:  # type: ignore[no-untyped-def]
     return {turn.speaker for turn in transcript.turns}
-
-
-class _Replay:
-    """Gives back the segments of a transcript already decoded (ASR runs once per mono call)."""
-
-    def __init__(self, transcript, transcriber) -> None:  # type: ignore[no-untyped-def]
-        self._segments = [[_segment(turn) for turn in transcript.turns]]
-        self.provenance = transcriber.provenance
-
-    def transcribe_channels(self, channels):  # type: ignore[no-untyped-def]
-        return self._segments
-
-
-def _segment(turn):  # type: ignore[no-untyped-def]
-    from qa_pipeline.asr import AsrSegment  # noqa: PLC0415
-
-    return AsrSegment(start_s=turn.start_s, end_s=turn.end_s, text=turn.text, words=turn.words)
 
 
 def _voice_gap(script: dict) -> int | None:

@@ -15,9 +15,11 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from qa_pipeline.asr import AsrSegment, Transcriber
 from qa_pipeline.asr_guards import find_hotword_echo, is_hallucination
-from qa_pipeline.audio import DecodedAudio
+from qa_pipeline.audio import SAMPLE_RATE_HZ, DecodedAudio
 from qa_pipeline.itn import inverse_normalize
 from qa_pipeline.settings import ASRSettings, Settings
 from qa_pipeline.text import normalize_for_matching
@@ -43,8 +45,13 @@ def transcribe_recording(
             utterances of one party while the other talks), ``drop_hallucinations`` and the
             prompt and hotwords whose echoes are dropped, and the vocabulary whose homophones
             are rewritten (``correct_homophones``, ``vocabulary_files``).
-        diarization: for a mono recording, who spoke when: turns are cut where the speaker
-            changes, each word going to the speaker whose segment it falls in.
+        diarization: for a mono recording, who spoke when. With two or more speakers told
+            apart by sound (no ``two_voice_splits`` left for role detection to choose from) and
+            ``decode_by_speaker``, each speaker's speech is decoded by itself, the others'
+            silenced (``speaker_streams``), as the channels of a stereo call are: Whisper then
+            does not run one party's words into the other's. Otherwise the mix is decoded at
+            once and its turns are cut where the speaker changes, each word going to the
+            speaker whose segment it falls in (what is said may still change the split).
 
     Returns:
         A transcript whose turns carry channel, speaker (``ch0``/``ch1``), text, normalized text
@@ -55,8 +62,17 @@ def transcribe_recording(
     turns: list[Turn] = []
     dropped: dict[str, int] = {}
     corrector = vocabulary_corrector(options)
-    per_channel = transcriber.transcribe_channels([audio.channel(index) for index in range(audio.num_channels)])
-    for channel, segments in enumerate(per_channel):
+    by_speaker = (options.decode_by_speaker and diarization is not None and audio.num_channels == 1
+                  and len({segment.speaker for segment in diarization.segments}) >= 2
+                  and not diarization.two_voice_splits)
+    if by_speaker:
+        streams = speaker_streams(audio.channel(0), diarization)
+        sources = [(0, speaker) for speaker in streams]
+        per_source = transcriber.transcribe_channels(list(streams.values()))
+    else:
+        sources = [(index, None) for index in range(audio.num_channels)]
+        per_source = transcriber.transcribe_channels([audio.channel(index) for index in range(audio.num_channels)])
+    for (channel, speaker), segments in zip(sources, per_source):
         for segment in segments:
             if options.drop_hallucinations:
                 segment, reason = _guard(segment, options)
@@ -68,18 +84,17 @@ def transcribe_recording(
                 segment = correct_segment(segment, corrector)
             for start_s, end_s, text, words in _split_at_pauses(segment, options.turn_split_gap_s):
                 start_s = min(start_s, duration_s)
-                turns.append(
-                    Turn(
-                        start_s=start_s,
-                        end_s=min(max(end_s, start_s), duration_s),
-                        channel=channel,
-                        speaker=f"ch{channel}",
-                        text=text,
-                        normalized_text=inverse_normalize(text),
-                        words=tuple(_clip_word(word, duration_s) for word in words),
-                    )
+                turn = Turn(
+                    start_s=start_s,
+                    end_s=min(max(end_s, start_s), duration_s),
+                    channel=channel,
+                    speaker=speaker or f"ch{channel}",
+                    text=text,
+                    normalized_text=inverse_normalize(text),
+                    words=tuple(_clip_word(word, duration_s) for word in words),
                 )
-    if diarization is not None and audio.num_channels == 1 and diarization.segments:
+                turns.append(turn if speaker is None else _with_diarization_confidence(turn, diarization))
+    if diarization is not None and audio.num_channels == 1 and diarization.segments and not by_speaker:
         turns = [piece for turn in turns for piece in split_by_speaker(turn, diarization)]
     turns.sort(key=lambda turn: (turn.start_s, turn.channel))
     warnings = [] if turns else ["no speech was recognised in the recording"]
@@ -118,8 +133,9 @@ def transcribe_recording(
 # thousands separators and reads 幺 heard as 要 more than once in a phone number. 9: one mono
 # voice is sorted into agent and customer sentence by sentence, not turn by turn (roles.sentences).
 # 10: 下五 before a measure word (明天下五个单) stays a number. 11: on mono, a short piece at a
-# change of speaker that reads as the other party's is theirs (roles.move_edge_pieces).
-TRANSCRIPT_REVISION = 11
+# change of speaker that reads as the other party's is theirs (roles.move_edge_pieces). 12: mono
+# voices told apart by sound are decoded one by one (speaker_streams).
+TRANSCRIPT_REVISION = 12
 
 
 def transcript_key(settings: Settings) -> str:
@@ -195,6 +211,83 @@ def silent_channel_warnings(channels: Iterable[int]) -> list[str]:
     return [f"no speech was recognised on channel {channel}: only one party is heard (an unanswered call, "
             "or a muted or unrecorded channel?); rules about the other party have nothing to read"
             for channel in sorted(channels)]
+
+
+# Speaker streams change from one speaker to the next over this long (a fade: no click for the
+# decoder to hear at a change of speaker inside speech).
+STREAM_FADE_S = 0.01
+
+
+def speaker_streams(samples: np.ndarray, diarization: Diarization) -> dict[str, np.ndarray]:
+    """The mono ``samples`` once per diarized speaker, with only the line's background noise
+    wherever another speaker is nearer.
+
+    Every instant goes to the speaker of the nearest segment (inside one: that one's; in a pause:
+    the nearer side's), so no speech is lost between the streams, even where the diarizer's VAD
+    heard none; where segments of two speakers overlap, both streams keep it. The other speakers'
+    stretches get noise at the level of the recording's quietest frames, not digital silence:
+    Whisper knows digital silence only as the padding after the end of the audio, and on
+    speech after it writes loops (「对此为此为此…」).
+
+    >>> from qa_pipeline.types import SpeakerSegment
+    >>> diarization = Diarization(segments=(SpeakerSegment(start_s=0.0, end_s=1.0, speaker="spk0"),
+    ...                                     SpeakerSegment(start_s=2.0, end_s=3.0, speaker="spk1")),
+    ...                           num_speakers=2, method="embedding")
+    >>> speech = np.zeros(4 * SAMPLE_RATE_HZ, dtype=np.float32)
+    >>> speech[:SAMPLE_RATE_HZ] = speech[2 * SAMPLE_RATE_HZ: 3 * SAMPLE_RATE_HZ] = 0.5
+    >>> streams = speaker_streams(speech, diarization)
+    >>> [(speaker, round(float(np.abs(stream[:SAMPLE_RATE_HZ]).mean()), 3),
+    ...   round(float(np.abs(stream[2 * SAMPLE_RATE_HZ: 3 * SAMPLE_RATE_HZ]).mean()), 3))
+    ...  for speaker, stream in streams.items()]
+    [('spk0', 0.5, 0.0), ('spk1', 0.0, 0.5)]
+    """
+    speakers = list(dict.fromkeys(segment.speaker for segment in diarization.segments))
+    frame_s = STREAM_FADE_S
+    centres_s = (np.arange(int(np.ceil(len(samples) / SAMPLE_RATE_HZ / frame_s))) + 0.5) * frame_s
+    distances = np.stack([_distance_to_segments(centres_s, [(segment.start_s, segment.end_s)
+                                                            for segment in diarization.segments
+                                                            if segment.speaker == speaker])
+                          for speaker in speakers])
+    nearest = distances <= distances.min(axis=0) + 1e-9
+    sample_times_s = np.arange(len(samples)) / SAMPLE_RATE_HZ
+    noise = _background_noise(samples)
+    streams = {}
+    for index, speaker in enumerate(speakers):
+        kept = np.interp(sample_times_s, centres_s, nearest[index].astype(np.float32))
+        streams[speaker] = (samples * kept + noise * (1 - kept)).astype(samples.dtype, copy=False)
+    return streams
+
+
+def _background_noise(samples: np.ndarray) -> np.ndarray:
+    """Gaussian noise (the same for the same recording) as loud as the recording's quietest
+    frames: the 5th percentile of its 10 ms frames' RMS."""
+    frame = int(STREAM_FADE_S * SAMPLE_RATE_HZ)
+    frames = samples[: len(samples) // frame * frame].reshape(-1, frame).astype(np.float64)
+    level = float(np.percentile(np.sqrt((frames**2).mean(axis=1)), 5)) if len(frames) else 0.0
+    return np.random.default_rng(0).normal(0.0, max(level, 1e-5), len(samples)).astype(np.float32)
+
+
+def _distance_to_segments(times_s: np.ndarray, spans: Sequence[tuple[float, float]]) -> np.ndarray:
+    """Seconds from each time to the nearest of ``spans`` (0 inside one).
+
+    >>> _distance_to_segments(np.array([0.0, 1.5, 2.5, 5.0]), [(3.0, 4.0), (1.0, 2.0)]).tolist()
+    [1.0, 0.0, 0.5, 1.0]
+    """
+    ordered = sorted(spans)
+    starts = np.array([start_s for start_s, _ in ordered] + [np.inf])
+    ends_so_far = np.maximum.accumulate(np.array([end_s for _, end_s in ordered]))
+    last = np.searchsorted(starts, times_s, side="right") - 1  # the last span starting at or before
+    since_end = np.where(last >= 0, times_s - ends_so_far[np.maximum(last, 0)], np.inf)
+    return np.minimum(np.maximum(since_end, 0), starts[last + 1] - times_s)
+
+
+def _with_diarization_confidence(turn: Turn, diarization: Diarization) -> Turn:
+    """A turn decoded from its speaker's stream, with the lowest confidence of that speaker's
+    segments it overlaps (None when they have none)."""
+    confidences = [segment.confidence for segment in diarization.segments
+                   if segment.speaker == turn.speaker and segment.confidence is not None
+                   and segment.start_s < turn.end_s and turn.start_s < segment.end_s]
+    return turn.model_copy(update={"diarization_confidence": min(confidences)}) if confidences else turn
 
 
 def split_by_speaker(turn: Turn, diarization: Diarization) -> list[Turn]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from audio_factory import tone, write_audio
 from conftest import SAMPLES_DIR, FakeTranscriber, segment
 from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
@@ -37,7 +38,7 @@ from qa_pipeline.roles import (
     split_by_content,
     voice_evidence,
 )
-from qa_pipeline.settings import DiarizationSettings, Settings
+from qa_pipeline.settings import ASRSettings, DiarizationSettings, Settings
 from qa_pipeline.transcribe import split_by_speaker, transcribe_recording
 from qa_pipeline.types import Diarization, Role, SpeakerSegment, Turn, Word
 
@@ -259,19 +260,69 @@ def test_a_mono_turn_away_from_every_diarized_voice_goes_to_the_nearest() -> Non
     assert piece.speaker == SPEAKERS.segments[-1].speaker and piece.text == "好的再见"
 
 
-def test_mono_transcription_with_a_diarization_gives_turns_per_speaker(tmp_path) -> None:
-    from audio_factory import tone, write_audio
+class AudibleTranscriber:
+    """Gives back each canned segment from every stream in which it can be heard: the stream is
+    louder than faint noise over most of the segment's span. Keeps the streams it was given."""
 
-    path = write_audio(tmp_path / "mono.wav", tone(5, 8000), 8000)
+    def __init__(self, segments: list) -> None:  # type: ignore[type-arg]
+        self.segments = segments
+        self.streams: list[np.ndarray] = []
+
+    @property
+    def provenance(self):  # type: ignore[no-untyped-def]
+        return FakeTranscriber({}).provenance
+
+    def transcribe_channels(self, channels: list[np.ndarray]) -> list[list]:  # type: ignore[type-arg]
+        self.streams.extend(channels)
+        return [[s for s in self.segments
+                 if np.mean(np.abs(samples[int(s.start_s * 16_000): int(s.end_s * 16_000)]) > 0.01) > 0.5]
+                for samples in channels]
+
+
+AGENT_THEN_CUSTOMER = [segment(0.2, "您好工号一零二四请讲"), segment(2.9, "我想查一下话费")]  # 0.2-2.7, 2.9-4.65
+AGENT_THEN_CUSTOMER_AUDIO = np.concatenate([np.zeros(1600, np.float32), tone(2.45, 8000),  # 0.2-2.65
+                                            np.zeros(2000, np.float32), tone(1.75, 8000, 220.0),  # 2.9-4.65
+                                            np.zeros(2800, np.float32)])  # to 5 s
+
+
+def test_mono_speakers_told_apart_by_sound_are_decoded_one_by_one_as_stereo_channels_are(tmp_path) -> None:
+    path = write_audio(tmp_path / "mono.wav", AGENT_THEN_CUSTOMER_AUDIO, 8000)
     recording, audio = read_recording(path, settings=Settings().audio)
-    fake = FakeTranscriber({0: [segment(0.2, "您好工号一零二四请讲"), segment(2.9, "我想查一下话费")]})
+    asr = AudibleTranscriber(AGENT_THEN_CUSTOMER)
 
-    result = transcribe_recording(recording, audio, fake, diarization=SPEAKERS)
+    result = transcribe_recording(recording, audio, asr, diarization=SPEAKERS)
 
-    assert [(t.speaker, t.text) for t in result.turns] == [("spk0", "您好工号一零二四请讲"), ("spk1", "我想查一下话费")]
+    # One stream per speaker, each with only faint noise where the other speaks (the change
+    # half-way through the pause); never digital silence, which Whisper takes for the end.
+    assert len(asr.streams) == 2
+    agent_stream, customer_stream = asr.streams
+    change = int(2.65 * 16_000)
+    mix = audio.channel(0)
+    assert np.array_equal(agent_stream[: change - 160], mix[: change - 160])
+    assert np.array_equal(customer_stream[change + 160:], mix[change + 160:])
+    for others in (agent_stream[change + 160:], customer_stream[: change - 160]):
+        assert others.any() and np.abs(others).max() < 1e-3
+    assert [(t.speaker, t.text, t.diarization_confidence) for t in result.turns] == [
+        ("spk0", "您好工号一零二四请讲", 0.9), ("spk1", "我想查一下话费", 0.7)]
     labelled = assign_roles(result)
     assert [t.role for t in labelled.turns] == [Role.AGENT, Role.CUSTOMER]
     assert labelled.roles.agent_speakers == ("spk0",) and labelled.roles.source == "auto"
+
+
+@pytest.mark.parametrize("case", ["asked", "voices barely apart", "one voice"])
+def test_the_mix_is_decoded_at_once_and_shared_out_by_speaker_otherwise(tmp_path, case: str) -> None:
+    path = write_audio(tmp_path / "mono.wav", AGENT_THEN_CUSTOMER_AUDIO, 8000)
+    recording, audio = read_recording(path, settings=Settings().audio)
+    asr = AudibleTranscriber(AGENT_THEN_CUSTOMER)
+    options = ASRSettings(decode_by_speaker=case != "asked")
+    diarization = {"asked": SPEAKERS, "one voice": ONE_VOICE,
+                   "voices barely apart": SPEAKERS.model_copy(update={"two_voice_splits": CLOSE_VOICES.two_voice_splits})}[case]
+
+    result = transcribe_recording(recording, audio, asr, options, diarization=diarization)
+
+    assert len(asr.streams) == 1 and np.array_equal(asr.streams[0], audio.channel(0))
+    expected = ["spk0", "spk0"] if case == "one voice" else ["spk0", "spk1"]
+    assert [t.speaker for t in result.turns] == expected
 
 
 def _mono(*specs):  # (start_s, speaker, text)

@@ -3,8 +3,10 @@
 Stereo call-center recordings hold one party per channel: the channels are decoded side by side
 (speech only, VAD inside the adapter) and the turns interleaved by time. Segments that look
 invented (prompt echoes, subtitle boilerplate, loops) are dropped and counted. Each turn keeps
-the verbatim text and a normalized view with spoken numbers as digits. Mono recordings are cut
-into turns by speaker when a diarization is given (``qa_pipeline.diarization``).
+the verbatim text and a normalized view with spoken numbers as digits. On a mono recording
+with a diarization (``qa_pipeline.diarization``), each voice that sound tells apart is decoded
+by itself, as a stereo channel is (``speaker_streams``); otherwise the mix is decoded at once and
+its turns are cut by speaker (``split_by_speaker``).
 """
 
 from __future__ import annotations

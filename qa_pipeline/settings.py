@@ -57,7 +57,7 @@ class ASRSettings(BaseModel):
     min_silence_duration_ms: int = Field(default=500, ge=0)  # VAD: gap that splits speech
     turn_split_gap_s: float = Field(default=1.0, gt=0)  # a longer pause between words starts a new turn
     # Mono with two or more diarized speakers: each speaker's speech is decoded by itself, the
-    # others' silenced (transcribe.speaker_streams), as the channels of a stereo call are; False:
+    # others' left out (transcribe.speaker_streams), as the channels of a stereo call are; False:
     # the mix is decoded at once and its words are then shared out by speaker.
     decode_by_speaker: bool = True
     drop_hallucinations: bool = True  # prompt echoes, subtitle boilerplate, loops (asr_guards.py)

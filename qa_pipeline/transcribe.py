@@ -50,7 +50,7 @@ def transcribe_recording(
         diarization: for a mono recording, who spoke when. With two or more speakers told
             apart by sound (no ``two_voice_splits`` left for role detection to choose from) and
             ``decode_by_speaker``, each speaker's speech is decoded by itself, the others'
-            silenced (``speaker_streams``), as the channels of a stereo call are: Whisper then
+            left out (``speaker_streams``), as the channels of a stereo call are: Whisper then
             does not run one party's words into the other's. Otherwise the mix is decoded at
             once and its turns are cut where the speaker changes, each word going to the
             speaker whose segment it falls in (what is said may still change the split).
@@ -218,6 +218,8 @@ def silent_channel_warnings(channels: Iterable[int]) -> list[str]:
 # Speaker streams change from one speaker to the next over this long (a fade: no click for the
 # decoder to hear at a change of speaker inside speech).
 STREAM_FADE_S = 0.01
+STREAM_CHUNK_S = 60  # streams are written this many seconds at a time
+STREAM_MIN_NOISE = 1e-5  # the background noise of a recording with digital silence in it
 
 
 def speaker_streams(samples: np.ndarray, diarization: Diarization) -> dict[str, np.ndarray]:
@@ -244,29 +246,34 @@ def speaker_streams(samples: np.ndarray, diarization: Diarization) -> dict[str, 
     [('spk0', 0.5, 0.0), ('spk1', 0.0, 0.5)]
     """
     speakers = list(dict.fromkeys(segment.speaker for segment in diarization.segments))
-    frame_s = STREAM_FADE_S
-    centres_s = (np.arange(int(np.ceil(len(samples) / SAMPLE_RATE_HZ / frame_s))) + 0.5) * frame_s
+    centres_s = (np.arange(int(np.ceil(len(samples) / SAMPLE_RATE_HZ / STREAM_FADE_S))) + 0.5) * STREAM_FADE_S
     distances = np.stack([_distance_to_segments(centres_s, [(segment.start_s, segment.end_s)
                                                             for segment in diarization.segments
                                                             if segment.speaker == speaker])
                           for speaker in speakers])
-    nearest = distances <= distances.min(axis=0) + 1e-9
-    sample_times_s = np.arange(len(samples)) / SAMPLE_RATE_HZ
-    noise = _background_noise(samples)
-    streams = {}
-    for index, speaker in enumerate(speakers):
-        kept = np.interp(sample_times_s, centres_s, nearest[index].astype(np.float32))
-        streams[speaker] = (samples * kept + noise * (1 - kept)).astype(samples.dtype, copy=False)
+    nearest = (distances <= distances.min(axis=0) + 1e-9).astype(np.float32)  # per 10 ms frame
+    noise_level = _background_level(samples)
+    noise = np.random.default_rng(0)  # the same noise for the same recording
+    streams = {speaker: np.empty_like(samples) for speaker in speakers}
+    chunk = STREAM_CHUNK_S * SAMPLE_RATE_HZ  # a 3-hour call is not held several times over in float64
+    for start in range(0, len(samples), chunk):
+        piece = samples[start: start + chunk]
+        times_s = np.arange(start, start + len(piece)) / SAMPLE_RATE_HZ
+        background = noise.normal(0.0, noise_level, len(piece)).astype(samples.dtype)
+        for index, speaker in enumerate(speakers):
+            kept = np.interp(times_s, centres_s, nearest[index]).astype(samples.dtype)
+            streams[speaker][start: start + len(piece)] = piece * kept + background * (1 - kept)
     return streams
 
 
-def _background_noise(samples: np.ndarray) -> np.ndarray:
-    """Gaussian noise (the same for the same recording) as loud as the recording's quietest
-    frames: the 5th percentile of its 10 ms frames' RMS."""
+def _background_level(samples: np.ndarray) -> float:
+    """The RMS of the recording's quietest frames: the 5th percentile of its 10 ms frames' RMS."""
     frame = int(STREAM_FADE_S * SAMPLE_RATE_HZ)
-    frames = samples[: len(samples) // frame * frame].reshape(-1, frame).astype(np.float64)
-    level = float(np.percentile(np.sqrt((frames**2).mean(axis=1)), 5)) if len(frames) else 0.0
-    return np.random.default_rng(0).normal(0.0, max(level, 1e-5), len(samples)).astype(np.float32)
+    frames = samples[: len(samples) // frame * frame].reshape(-1, frame)
+    if not len(frames):
+        return STREAM_MIN_NOISE
+    energy = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / frame
+    return max(float(np.percentile(np.sqrt(energy), 5)), STREAM_MIN_NOISE)
 
 
 def _distance_to_segments(times_s: np.ndarray, spans: Sequence[tuple[float, float]]) -> np.ndarray:

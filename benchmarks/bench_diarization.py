@@ -113,6 +113,14 @@ def hypothesis_annotation(diarization) -> Annotation:  # type: ignore[no-untyped
     return annotation
 
 
+def agent_found(transcript, reference: Annotation, hypothesis: Annotation, agent_channel: int) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the first agent speaker of a mono transcript maps to the agent's channel (the
+    optimal mapping of the hypothesis' speakers to ch0/ch1)."""
+    mapping = DiarizationErrorRate().optimal_mapping(reference, hypothesis)
+    agents = transcript.roles.agent_speakers
+    return bool(agents) and mapping.get(agents[0]) == f"ch{agent_channel}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=sorted(SETS), default="heldout")
@@ -252,10 +260,9 @@ def _roles(recording: Recording, audio: DecodedAudio, mono: np.ndarray, diarizat
     mono_transcript = assign_roles(mono_transcript, metadata=recording.metadata, diarization=diarization)
     final = diarization.model_copy(update={"segments": content_split.segments}) if content_split else diarization
     final_hypothesis = hypothesis_annotation(final)
-    mapping = DiarizationErrorRate().optimal_mapping(reference, final_hypothesis)  # hypothesis speaker -> ch0/ch1
     agents = mono_transcript.roles.agent_speakers
-    agent_right_mono = None if agent_channel is None else (
-        bool(agents) and all(mapping.get(s) == f"ch{agent_channel}" for s in agents[:1]))
+    agent_right_mono = None if agent_channel is None else agent_found(mono_transcript, reference, final_hypothesis,
+                                                                       agent_channel)
     # The rules each card breaks (on a talk-over call, the stereo card is of the delayed channels too).
     stereo_card, mono_card = (score_transcript(transcript, rubric, audio="") for transcript in (stereo, mono_transcript))
     stereo_hits, mono_hits = (sorted({hit.rule_id for hit in card.hits}) for card in (stereo_card, mono_card))

@@ -27,8 +27,7 @@ import time
 import warnings
 
 import yaml
-from bench_diarization import SETS, mono_call
-from pyannote.metrics.diarization import DiarizationErrorRate
+from bench_diarization import SETS, agent_found, hypothesis_annotation, mono_call
 
 from qa_pipeline.asr import get_transcriber
 from qa_pipeline.audio import DecodedAudio, read_recording
@@ -85,7 +84,9 @@ def main() -> int:
             row[f"hits_{way}"] = _hits(transcript, rubric)
             row[f"same_hits_{way}"] = row[f"hits_{way}"] == stereo_hits
             if agent_channel is not None and row["told_apart_by_sound"]:
-                row[f"agent_right_{way}"] = _agent_right(transcript, diarization, reference, agent_channel)
+                # Sound's speakers: no split by what is said renames them on these calls.
+                row[f"agent_right_{way}"] = agent_found(transcript, reference, hypothesis_annotation(diarization),
+                                                        agent_channel)
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
     apart = [row for row in rows if row["told_apart_by_sound"]]
@@ -110,16 +111,6 @@ def _hits(transcript, rubric) -> list[str]:  # type: ignore[no-untyped-def]
     """The rules the transcript's card breaks, interruption aside (not judged on mono)."""
     card = score_transcript(transcript, rubric, audio="")
     return sorted({hit.rule_id for hit in card.hits} - {"interruption"})
-
-
-def _agent_right(transcript, diarization, reference, agent_channel: int) -> bool:  # type: ignore[no-untyped-def]
-    """Whether the first agent speaker found maps to the agent's channel (bench_diarization's test),
-    on a call whose voices sound told apart (no split by what is said changes its speakers)."""
-    from bench_diarization import hypothesis_annotation  # noqa: PLC0415
-
-    mapping = DiarizationErrorRate().optimal_mapping(reference, hypothesis_annotation(diarization))
-    agents = transcript.roles.agent_speakers
-    return bool(agents) and mapping.get(agents[0]) == f"ch{agent_channel}"
 
 
 if __name__ == "__main__":

@@ -67,14 +67,12 @@ def transcribe_recording(
     by_speaker = (options.decode_by_speaker and diarization is not None and audio.num_channels == 1
                   and len({segment.speaker for segment in diarization.segments}) >= 2
                   and not diarization.two_voice_splits)
-    if by_speaker:
-        streams = speaker_streams(audio.channel(0), diarization)
-        sources = [(0, speaker) for speaker in streams]
-        per_source = transcriber.transcribe_channels(list(streams.values()))
+    if by_speaker:  # (channel, speaker or None, samples) of each decode
+        sources = [(0, speaker, stream) for speaker, stream in speaker_streams(audio.channel(0), diarization).items()]
     else:
-        sources = [(index, None) for index in range(audio.num_channels)]
-        per_source = transcriber.transcribe_channels([audio.channel(index) for index in range(audio.num_channels)])
-    for (channel, speaker), segments in zip(sources, per_source):
+        sources = [(index, None, audio.channel(index)) for index in range(audio.num_channels)]
+    per_source = transcriber.transcribe_channels([samples for _, _, samples in sources])
+    for (channel, speaker, _), segments in zip(sources, per_source):
         for segment in segments:
             if options.drop_hallucinations:
                 segment, reason = _guard(segment, options)

@@ -9,7 +9,8 @@ machine that beats giving one decode all the threads.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -35,6 +36,11 @@ HOLE_TOKENS_BASE = 24
 # A skipped stretch decoded again keeps only confident text: on its clip's silent tail Whisper
 # writes short sentences of its own (「这些人都不认识」, log-probability -1.8; real text: -0.3 to -0.6).
 HOLE_MIN_AVG_LOGPROB = -1.0
+VAD_SPEECH_PAD_S = 0.4  # speech regions are decoded with this much of their surroundings (faster-whisper's)
+# Whisper's word times run on over pauses: a word after a pause starts where the word before it
+# ended (faster-whisper trims such words only at sentence ends). Only this much per character,
+# up to the word's end, is taken as where it was said.
+SPOKEN_CHAR_S = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,30 +159,95 @@ class FasterWhisperTranscriber:
         that VAD finds and no word covers, for at least ``SKIPPED_SPEECH_S``, is cut out and
         decoded by itself, once; a loop's words count as covering nothing.
         """
-        segments = decode_skipped_speech(samples, self._decode, self._settings.min_silence_duration_ms)
+        speech_s = speech_regions(samples, min_silence_s=self._settings.min_silence_duration_ms / 1000,
+                                  speech_pad_s=VAD_SPEECH_PAD_S, min_speech_s=0.0)
+        segments = decode_skipped_speech(samples, speech_s, self._decode)
         return [converted for segment in segments if (converted := _convert(segment)) is not None]
 
-    def _decode(self, samples: np.ndarray, *, hole: bool = False) -> list[Any]:
-        """faster-whisper segments. A hole is decoded without hotwords (on a clip that may start
-        mid-sentence they get recited) and may write only as many tokens as its length can hold
-        (``hole_token_budget``). No temperature fallback for holes either: on the evaluation sets
-        every text it gave was invented, on the silent tail of the clip (「这些人都不认识」)."""
+    def _decode(self, samples: np.ndarray, speech_s: list[tuple[float, float]] | None = None, *,
+                hole: bool = False) -> list[Any]:
+        """faster-whisper segments of the speech in ``samples`` (``speech_s``, VAD's regions, when
+        the caller has them; all of ``samples`` with ``vad_filter`` off). A hole is decoded without
+        hotwords (on a clip that may start mid-sentence they get recited) and may write only as
+        many tokens as its length can hold (``hole_token_budget``). No temperature fallback for
+        holes either: on the evaluation sets every text it gave was invented, on the silent tail
+        of the clip (「这些人都不认识」)."""
         s = self._settings
+        if not s.vad_filter:
+            regions = [(0.0, len(samples) / SAMPLE_RATE_HZ)]
+        elif speech_s is None:
+            regions = speech_regions(samples, min_silence_s=s.min_silence_duration_ms / 1000,
+                                     speech_pad_s=VAD_SPEECH_PAD_S, min_speech_s=0.0)
+        else:
+            regions = speech_s
+        if not regions:
+            return []
+        # The speech end to end, as faster-whisper's own VAD filter decodes it; its times are then
+        # put back on the recording's timeline here (``restore_times``), not by faster-whisper.
+        speech = np.concatenate([samples[round(start_s * SAMPLE_RATE_HZ) : round(end_s * SAMPLE_RATE_HZ)]
+                                 for start_s, end_s in regions])
         segments, _info = self._model.transcribe(
-            samples,
+            speech,
             language=s.language,
             beam_size=s.beam_size,
             no_repeat_ngram_size=s.no_repeat_ngram_size,
             temperature=list(s.temperatures),
             initial_prompt=s.initial_prompt,
             hotwords=None if hole else s.hotwords_text,
-            max_new_tokens=hole_token_budget(len(samples) / SAMPLE_RATE_HZ) if hole else None,
+            max_new_tokens=hole_token_budget(len(speech) / SAMPLE_RATE_HZ) if hole else None,
             condition_on_previous_text=False,  # avoids Whisper's repetition loops on long audio
-            vad_filter=s.vad_filter,
-            vad_parameters={"min_silence_duration_ms": s.min_silence_duration_ms},
+            vad_filter=False,
             word_timestamps=True,
         )
-        return list(segments)
+        return restore_times(list(segments), regions)
+
+
+def spoken_span(start_s: float, end_s: float, text: str) -> tuple[float, float]:
+    """Where a word that Whisper dates ``start_s``–``end_s`` was said: its end, and at most
+    ``SPOKEN_CHAR_S`` per character before it.
+
+    The agent's 「您」 after the customer's 「喂，你好」 comes from Whisper as 1.36–2.44 s when it
+    was said at about 2.2–2.44 s.
+
+    >>> spoken_span(1.36, 2.44, "您")
+    (2.14, 2.44)
+    >>> spoken_span(5.0, 5.4, "服务。")
+    (5.0, 5.4)
+    """
+    characters = max(sum(character.isalnum() for character in text), 1)
+    return max(start_s, round(end_s - SPOKEN_CHAR_S * characters, 3)), end_s
+
+
+def restore_times(segments: Sequence[Any], regions_s: Sequence[tuple[float, float]]) -> list[Any]:
+    """faster-whisper ``segments`` decoded from the speech ``regions_s`` put end to end, with their
+    times on the timeline the regions come from.
+
+    A word goes to the region where it was said (``spoken_span``), and stays inside it.
+    faster-whisper's own VAD filter goes by the word's middle instead, and Whisper starts the
+    first word after a pause where the word before it ended, so that word was dated to the end
+    of the region before: on an agent's channel, 「那边线路在维修」, said after the customer's
+    turn, came out as 「地址说一下那」 + 「边线路在维修」.
+    """
+    ends_on_speech_s = np.cumsum([end_s - start_s for start_s, end_s in regions_s]).tolist()
+    last = len(regions_s) - 1
+
+    def on_timeline(time_s: float, region: int) -> float:
+        start_s, end_s = regions_s[region]
+        return round(min(max(start_s + time_s - (ends_on_speech_s[region] - (end_s - start_s)), start_s), end_s), 3)
+
+    restored = []
+    for segment in segments:
+        if not segment.words:
+            start_s = on_timeline(segment.start, min(bisect_right(ends_on_speech_s, segment.start), last))
+            end_s = on_timeline(segment.end, min(bisect_left(ends_on_speech_s, segment.end), last))
+            restored.append(replace(segment, start=start_s, end=max(end_s, start_s)))
+            continue
+        words = []
+        for word in segment.words:
+            region = min(bisect_left(ends_on_speech_s, sum(spoken_span(word.start, word.end, word.word)) / 2), last)
+            words.append(replace(word, start=on_timeline(word.start, region), end=on_timeline(word.end, region)))
+        restored.append(replace(segment, start=words[0].start, end=words[-1].end, words=words))
+    return restored
 
 
 def hole_token_budget(duration_s: float) -> int | None:
@@ -197,16 +268,17 @@ def hole_token_budget(duration_s: float) -> int | None:
 
 
 def decode_skipped_speech(
-    samples: np.ndarray, decode: Callable[..., list[Any]], min_silence_ms: int
+    samples: np.ndarray, speech_s: list[tuple[float, float]], decode: Callable[..., list[Any]]
 ) -> list[Any]:
-    """``decode(samples)``, plus ``decode(clip, hole=True)`` of each stretch of speech it skipped
-    or looped over (see ``FasterWhisperTranscriber.transcribe``), times from the start of
-    ``samples``. A loop is replaced by what the decode of its stretch gives; it stays (for the
-    hallucination guard to drop and count) when its stretch is not decoded again. Text decoded
-    again with an average log-probability under ``HOLE_MIN_AVG_LOGPROB`` is left out."""
-    segments = decode(samples)
+    """``decode(samples, speech_s)``, plus ``decode(clip, hole=True)`` of each stretch of speech
+    it skipped or looped over (see ``FasterWhisperTranscriber.transcribe``), times from the start
+    of ``samples``. ``speech_s`` are the speech regions VAD found in ``samples``. A loop is
+    replaced by what the decode of its stretch gives; it stays (for the hallucination guard to
+    drop and count) when its stretch is not decoded again. Text decoded again with an average
+    log-probability under ``HOLE_MIN_AVG_LOGPROB`` is left out."""
+    segments = decode(samples, speech_s)
     loops = {id(segment) for segment in segments if is_repetition_loop(segment.text)}
-    holes = _uncovered_speech(samples, [segment for segment in segments if id(segment) not in loops], min_silence_ms)
+    holes = _uncovered_speech(speech_s, [segment for segment in segments if id(segment) not in loops])
     if not holes:
         return segments
     segments = [_trimmed(segment) for segment in segments
@@ -219,15 +291,14 @@ def decode_skipped_speech(
     return sorted(segments, key=lambda segment: segment.start)
 
 
-def _uncovered_speech(samples: np.ndarray, segments: list[Any], min_silence_ms: int) -> list[tuple[float, float]]:
-    """Stretches of at least ``SKIPPED_SPEECH_S`` of VAD speech that no decoded word covers (a word
-    covers at most ``MAX_WORD_S`` from its start: a longer one is stretched over what it skipped)."""
+def _uncovered_speech(speech_s: list[tuple[float, float]], segments: list[Any]) -> list[tuple[float, float]]:
+    """Stretches of at least ``SKIPPED_SPEECH_S`` of the speech regions ``speech_s`` that no
+    decoded word covers (a word covers at most ``MAX_WORD_S`` from its start: a longer one is
+    stretched over what it skipped)."""
     covered = sorted((word.start, min(word.end, word.start + MAX_WORD_S))
                      for segment in segments for word in segment.words or ())
     holes = []
-    # The speech faster-whisper's own VAD filter decodes (its default padding and minimum length).
-    for position_s, end_s in speech_regions(samples, min_silence_s=min_silence_ms / 1000, speech_pad_s=0.4,
-                                            min_speech_s=0.0):
+    for position_s, end_s in speech_s:
         for word_start_s, word_end_s in covered:
             if word_end_s <= position_s or word_start_s >= end_s:
                 continue

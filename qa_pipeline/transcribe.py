@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_pipeline.asr import AsrSegment, Transcriber
+from qa_pipeline.asr import AsrSegment, Transcriber, spoken_span
 from qa_pipeline.asr_guards import find_hotword_echo, is_hallucination
 from qa_pipeline.audio import SAMPLE_RATE_HZ, DecodedAudio
 from qa_pipeline.itn import inverse_normalize
@@ -134,8 +134,9 @@ def transcribe_recording(
 # voice is sorted into agent and customer sentence by sentence, not turn by turn (roles.sentences).
 # 10: 下五 before a measure word (明天下五个单) stays a number. 11: on mono, a short piece at a
 # change of speaker that reads as the other party's is theirs (roles.move_edge_pieces). 12: mono
-# voices told apart by sound are decoded one by one (speaker_streams).
-TRANSCRIPT_REVISION = 12
+# voices told apart by sound are decoded one by one (speaker_streams). 13: the first word after a
+# pause is dated where it was said, not at the end of the speech before the pause (asr.restore_times).
+TRANSCRIPT_REVISION = 13
 
 
 def transcript_key(settings: Settings) -> str:
@@ -197,12 +198,6 @@ def correct_segment(segment: AsrSegment, corrector: VocabularyCorrector) -> AsrS
         position += len(word.text)
         words.append(word if piece == word.text else word.model_copy(update={"text": piece}))
     return replace(segment, text=corrector.correct(segment.text), words=tuple(words))
-
-
-# Whisper's word times run on over pauses: a word after a pause starts where the word before it
-# ended (faster-whisper trims such words only at sentence ends). Only this much per character,
-# up to the word's end, is taken as where it was said.
-SPOKEN_CHAR_S = 0.3
 
 
 def silent_channel_warnings(channels: Iterable[int]) -> list[str]:
@@ -334,18 +329,14 @@ def turn_of_words(turn: Turn, words: Sequence[Word], **update: object) -> Turn:
 
 
 def said_span(word: Word) -> tuple[float, float]:
-    """Where a word was said: its end, and at most ``SPOKEN_CHAR_S`` per character before it.
-
-    The agent's 「您」 after the customer's 「喂，你好」 comes from Whisper as 1.36–2.44 s when it
-    was said at about 2.2–2.44 s: by its whole span it would go to the customer's voice.
+    """Where a word was said: its end, and at most ``asr.SPOKEN_CHAR_S`` per character before it
+    (``asr.spoken_span``).
 
     >>> said_span(Word(start_s=1.36, end_s=2.44, text="您"))
     (2.14, 2.44)
-    >>> said_span(Word(start_s=5.0, end_s=5.4, text="服务。"))
-    (5.0, 5.4)
     """
-    characters = max(sum(character.isalnum() for character in word.text), 1)
-    return max(word.start_s, round_s(word.end_s - SPOKEN_CHAR_S * characters)), word.end_s
+    start_s, end_s = spoken_span(word.start_s, word.end_s, word.text)
+    return round_s(start_s), end_s
 
 
 def _guard(segment: AsrSegment, options: ASRSettings) -> tuple[AsrSegment | None, str | None]:

@@ -11,9 +11,17 @@ from conftest import SAMPLES_DIR
 from faster_whisper.transcribe import Segment, Word
 from transcripts import transcript, turn
 
-from qa_pipeline.asr import MAX_WORD_S, SKIPPED_SPEECH_S, _uncovered_speech, decode_skipped_speech, plan_device
+from qa_pipeline.asr import (
+    MAX_WORD_S,
+    SKIPPED_SPEECH_S,
+    VAD_SPEECH_PAD_S,
+    _uncovered_speech,
+    decode_skipped_speech,
+    plan_device,
+    restore_times,
+)
 from qa_pipeline.asr_guards import is_hallucination
-from qa_pipeline.audio import read_recording
+from qa_pipeline.audio import read_recording, speech_regions
 from qa_pipeline.errors import ModelLoadError
 from qa_pipeline.evaluation import WHOLE_CALL, Reference, call_cer, find_reference, normalized_view
 from qa_pipeline.itn import inverse_normalize
@@ -147,6 +155,11 @@ def _fw_segment(words: list[tuple[float, float, str]]) -> Segment:
                    words=[Word(start=a, end=b, word=text, probability=0.9) for a, b, text in words])
 
 
+def _speech(samples: np.ndarray) -> list[tuple[float, float]]:
+    """The speech regions the transcriber finds in ``samples`` and decodes."""
+    return speech_regions(samples, min_silence_s=0.5, speech_pad_s=VAD_SPEECH_PAD_S, min_speech_s=0.0)
+
+
 def _speech_text(count: int) -> list[str]:
     """``count`` characters that read like text to the loop guard (no phrase repeated)."""
     return [chr(c) for c in np.random.default_rng(0).integers(0x4E00, 0x9FA5, size=count)]
@@ -166,12 +179,12 @@ def test_speech_the_decoder_skipped_is_decoded_again():
     words.append((stretched_start_s, stretched_start_s + 12.0, "您"))
     calls = []
 
-    def decode(clip, *, hole=False):
+    def decode(clip, speech_s=None, *, hole=False):
         calls.append((len(clip) / 16000, hole))
         return [_fw_segment(words)] if not hole else [_fw_segment([(0.3, 0.6, "补"), (0.6, 0.9, "上")])]
 
-    segments = decode_skipped_speech(samples, decode, 500)
-    holes = _uncovered_speech(samples, [_fw_segment(words)], 500)
+    segments = decode_skipped_speech(samples, _speech(samples), decode)
+    holes = _uncovered_speech(_speech(samples), [_fw_segment(words)])
     assert holes and all(end - start >= SKIPPED_SPEECH_S for start, end in holes)
     assert holes[0][0] >= stretched_start_s + MAX_WORD_S - 0.05  # the stretched word covers its first 1.5 s
     for later in turns[1:]:  # every later turn is speech to decode again
@@ -192,11 +205,11 @@ def test_nothing_is_decoded_twice_when_words_cover_the_speech():
     everything = _fw_segment([(t, t + 0.4, char) for t, char in zip(starts, _speech_text(len(starts)))])
     calls = []
 
-    def decode(clip, *, hole=False):
+    def decode(clip, speech_s=None, *, hole=False):
         calls.append(hole)
         return [everything]
 
-    assert decode_skipped_speech(samples, decode, 500) == [everything] and calls == [False]
+    assert decode_skipped_speech(samples, _speech(samples), decode) == [everything] and calls == [False]
 
 
 def test_a_loop_over_the_speech_is_decoded_again():
@@ -207,7 +220,7 @@ def test_a_loop_over_the_speech_is_decoded_again():
     loop = _fw_segment([(t, t + 0.4, "请问有什么好") for t in np.arange(0.2, duration_s - 0.5, 0.4)])
     calls = []
 
-    def decode(clip, *, hole=False):
+    def decode(clip, speech_s=None, *, hole=False):
         calls.append(hole)
         if not hole:
             return [loop]
@@ -215,7 +228,7 @@ def test_a_loop_over_the_speech_is_decoded_again():
         invented = replace(_fw_segment([(0.9, 1.2, "这些人都不认识")]), avg_logprob=-1.8)
         return [_fw_segment([(0.3, 0.6, "您"), (0.6, 0.9, "好")]), invented]
 
-    segments = decode_skipped_speech(samples, decode, 500)
+    segments = decode_skipped_speech(samples, _speech(samples), decode)
     assert calls[0] is False and calls[1:] and all(calls[1:])
     assert segments and all(segment.text == "您好" for segment in segments)
 
@@ -230,8 +243,30 @@ def test_a_short_loop_stays_for_the_guard_to_count():
     short_loop = replace(first, text="对对对对对对对对对对对对", words=[replace(first.words[0], word="对对对对对对对对对对对对")])
     calls = []
 
-    def decode(clip, *, hole=False):
+    def decode(clip, speech_s=None, *, hole=False):
         calls.append(hole)
         return [short_loop, *everything[1:]]
 
-    assert decode_skipped_speech(samples, decode, 500)[0] is short_loop and calls == [False]
+    assert decode_skipped_speech(samples, _speech(samples), decode)[0] is short_loop and calls == [False]
+
+
+def test_a_word_after_skipped_silence_is_dated_where_it_was_said():
+    """Speech regions 0–2 s and 10–12 s decoded end to end: Whisper starts 「那」 where 「地址」
+    ended, so by its middle it would fall at the end of the first region (faster-whisper's own
+    mapping); by where it was said (its end) it is the first word of the second."""
+    segment = _fw_segment([(1.0, 1.5, "地址"), (1.5, 2.6, "那"), (2.6, 2.8, "边"), (2.8, 3.1, "线路")])
+    restored = restore_times([segment], [(0.0, 2.0), (10.0, 12.0)])
+    assert [(word.word, word.start, word.end) for word in restored[0].words] == [
+        ("地址", 1.0, 1.5), ("那", 10.0, 10.6), ("边", 10.6, 10.8), ("线路", 10.8, 11.1)]
+    assert (restored[0].start, restored[0].end) == (1.0, 11.1)
+    assert segment.words[1].start == 1.5  # the decoder's segment is left as it was
+
+
+def test_a_word_stretched_a_little_past_its_region_stays_in_it():
+    """A word whose end runs 0.1 s into the next region was said in its own: it stays there, its
+    end at its region's end; a segment without words is placed by its start and end."""
+    segment = _fw_segment([(1.0, 1.6, "您好"), (1.6, 2.1, "啊")])
+    bare = replace(_fw_segment([(2.5, 3.0, "嗯")]), words=None)
+    restored = restore_times([segment, bare], [(0.0, 2.0), (10.0, 12.0)])
+    assert [(word.word, word.start, word.end) for word in restored[0].words] == [("您好", 1.0, 1.6), ("啊", 1.6, 2.0)]
+    assert (restored[1].start, restored[1].end) == (10.5, 11.0)

@@ -23,7 +23,7 @@ from qa_pipeline.audio import SAMPLE_RATE_HZ, speech_regions
 from qa_pipeline.errors import ModelLoadError
 from qa_pipeline.registry import ModelRegistry, ResolvedModel
 from qa_pipeline.settings import ASRSettings, Settings
-from qa_pipeline.text import to_simplified
+from qa_pipeline.text import joined_in_words, to_simplified
 from qa_pipeline.types import AsrProvenance, Word, round_s
 
 SKIPPED_SPEECH_S = 2.0  # this much speech without a word was skipped by the decoder
@@ -226,7 +226,9 @@ def restore_times(segments: Sequence[Any], regions_s: Sequence[tuple[float, floa
     faster-whisper's own VAD filter goes by the word's middle instead, and Whisper starts the
     first word after a pause where the word before it ended, so that word was dated to the end
     of the region before: on an agent's channel, 「那边线路在维修」, said after the customer's
-    turn, came out as 「地址说一下那」 + 「边线路在维修」.
+    turn, came out as 「地址说一下那」 + 「边线路在维修」. Whisper's words are mostly single
+    characters: those of one dictionary word (``text.joined_in_words``: 「您」「好」) are said in
+    one breath and go to one region, the one where the whole word was said.
     """
     ends_on_speech_s = np.cumsum([end_s - start_s for start_s, end_s in regions_s]).tolist()
     last = len(regions_s) - 1
@@ -234,6 +236,9 @@ def restore_times(segments: Sequence[Any], regions_s: Sequence[tuple[float, floa
     def on_timeline(time_s: float, region: int) -> float:
         start_s, end_s = regions_s[region]
         return round(min(max(start_s + time_s - (ends_on_speech_s[region] - (end_s - start_s)), start_s), end_s), 3)
+
+    def region_of(span_s: tuple[float, float]) -> int:
+        return min(bisect_left(ends_on_speech_s, sum(span_s) / 2), last)
 
     restored = []
     for segment in segments:
@@ -243,11 +248,24 @@ def restore_times(segments: Sequence[Any], regions_s: Sequence[tuple[float, floa
             restored.append(replace(segment, start=start_s, end=max(end_s, start_s)))
             continue
         words = []
-        for word in segment.words:
-            region = min(bisect_left(ends_on_speech_s, sum(spoken_span(word.start, word.end, word.word)) / 2), last)
-            words.append(replace(word, start=on_timeline(word.start, region), end=on_timeline(word.end, region)))
+        for group in _dictionary_words(segment.words):
+            first, last_word = group[0], group[-1]
+            region = region_of(spoken_span(first.start, last_word.end, "".join(word.word for word in group)))
+            words.extend(replace(word, start=on_timeline(word.start, region), end=on_timeline(word.end, region))
+                         for word in group)
         restored.append(replace(segment, start=words[0].start, end=words[-1].end, words=words))
     return restored
+
+
+def _dictionary_words(words: Sequence[Any]) -> list[list[Any]]:
+    """faster-whisper's ``words`` in runs that make dictionary words (``text.joined_in_words``)."""
+    groups = [[words[0]]]
+    for word, joined in zip(words[1:], joined_in_words([word.word for word in words])):
+        if joined:
+            groups[-1].append(word)
+        else:
+            groups.append([word])
+    return groups
 
 
 def hole_token_budget(duration_s: float) -> int | None:

@@ -21,13 +21,11 @@ rules for the customer then have no turns to read.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from itertools import groupby
 from typing import NamedTuple
 
-from qa_pipeline.text import normalize_for_matching
+from qa_pipeline.text import joined_in_words, normalize_for_matching
 from qa_pipeline.transcribe import said_span, split_by_speaker, turn_of_words
 from qa_pipeline.types import (
     CallMetadata,
@@ -448,20 +446,7 @@ def _cuts_a_word(before: Sequence[Word], after: Sequence[Word]) -> bool:
     head = "".join(word.text for word in before)
     if not head or not after:
         return False
-    position = 0
-    for token in _jieba().cut(head + "".join(word.text for word in after), HMM=False):
-        position += len(token)
-        if position >= len(head):
-            return position != len(head)
-    return False
-
-
-@lru_cache(maxsize=1)
-def _jieba():  # noqa: ANN202 (jieba has no type hints)
-    import jieba  # noqa: PLC0415
-
-    logging.getLogger("jieba").setLevel(logging.WARNING)  # it reports loading its dictionary on stderr
-    return jieba
+    return joined_in_words([head, "".join(word.text for word in after)])[0]
 
 
 def _reads_only_as(piece: Turn, role: Role) -> bool:

@@ -7,7 +7,9 @@ digits as Arabic ones, applied the same way to rubric phrases and to transcripts
 
 from __future__ import annotations
 
+import logging
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +34,38 @@ def _lazy_pinyin():  # noqa: ANN202
     from pypinyin import lazy_pinyin  # noqa: PLC0415
 
     return lazy_pinyin
+
+
+@lru_cache(maxsize=1)
+def _jieba():  # noqa: ANN202 (jieba has no type hints)
+    import jieba  # noqa: PLC0415
+
+    logging.getLogger("jieba").setLevel(logging.WARNING)  # it reports loading its dictionary on stderr
+    return jieba
+
+
+def joined_in_words(pieces: Sequence[str]) -> list[bool]:
+    """For each gap between consecutive ``pieces`` of one text (Whisper's words, mostly single
+    characters), whether a word of jieba's dictionary runs across it: 「您」「好」 are one word,
+    said in one breath, and 「一下」「那」 are not.
+
+    >>> joined_in_words(["说", "一下", "那", "边", "线路"])
+    [False, False, True, False]
+    >>> joined_in_words(["服务。", "您", "好"])
+    [False, True]
+    """
+    joined = [False] * max(len(pieces) - 1, 0)
+    gaps, position = {}, 0
+    for index, piece in enumerate(pieces[:-1]):
+        position += len(piece)
+        gaps[position] = index
+    position = 0
+    for token in _jieba().cut("".join(pieces), HMM=False):
+        for inside in range(position + 1, position + len(token)):
+            if inside in gaps:
+                joined[gaps[inside]] = True
+        position += len(token)
+    return joined
 
 
 _SYLLABLE_CODES: dict[str, str] = {}

@@ -135,7 +135,8 @@ def transcribe_recording(
 # 10: 下五 before a measure word (明天下五个单) stays a number. 11: on mono, a short piece at a
 # change of speaker that reads as the other party's is theirs (roles.move_edge_pieces). 12: mono
 # voices told apart by sound are decoded one by one (speaker_streams). 13: the first word after a
-# pause is dated where it was said, not at the end of the speech before the pause (asr.restore_times).
+# pause is dated where it was said, not at the end of the speech before the pause, and the
+# characters of one dictionary word are dated together (asr.restore_times).
 TRANSCRIPT_REVISION = 13
 
 

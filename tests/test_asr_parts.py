@@ -270,3 +270,13 @@ def test_a_word_stretched_a_little_past_its_region_stays_in_it():
     restored = restore_times([segment, bare], [(0.0, 2.0), (10.0, 12.0)])
     assert [(word.word, word.start, word.end) for word in restored[0].words] == [("您好", 1.0, 1.6), ("啊", 1.6, 2.0)]
     assert (restored[1].start, restored[1].end) == (10.5, 11.0)
+
+
+def test_the_characters_of_one_word_are_dated_together():
+    """Whisper dates 「您」 over the customer's 「喂」 before a pause and glues 「好」 to it, though
+    「您好」 was said after the pause: a dictionary word is said in one breath, so both go where
+    the word as a whole was said (its end, and 0.3 s a character before)."""
+    segment = _fw_segment([(0.0, 0.54, "您"), (0.54, 2.48, "好"), (2.48, 3.3, "我是")])
+    restored = restore_times([segment], [(0.14, 1.87), (2.45, 16.88)])
+    assert [(word.word, word.start, word.end) for word in restored[0].words] == [
+        ("您", 2.45, 2.45), ("好", 2.45, 3.2), ("我是", 3.2, 4.02)]

@@ -1,5 +1,5 @@
-"""The real Whisper model on audio that has no speech, on a very short call and on a mixed mono
-call (marked `model`)."""
+"""The real Whisper model on audio that has no speech, on a very short call, on a mixed mono
+call, and the times of its words on sample calls (marked `model`)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from conftest import SAMPLES_DIR
 
 from qa_pipeline.asr import get_transcriber
 from qa_pipeline.audio import read_recording
+from qa_pipeline.evaluation import speech_by_energy
 from qa_pipeline.settings import Settings
-from qa_pipeline.transcribe import transcribe_recording
+from qa_pipeline.transcribe import said_span, transcribe_recording
 
 SAMPLE_RATE_HZ = 8000
 
@@ -79,3 +80,21 @@ def test_every_party_of_a_mixed_mono_call_is_transcribed(settings):
         inside = [w for w in words if turn["start_s"] - 0.5 <= (w.start_s + w.end_s) / 2 <= turn["end_s"] + 0.5]
         assert len(inside) >= 3, (turn, [turn.text for turn in result.turns])
     assert max(word.end_s - word.start_s for word in words) <= 3.0
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("call", ["20261122_agent5120_teamC_in_0005", "20261122_agent3012_teamC_in_0007",
+                                  "20261122_agent6001_teamD_out_0008"])
+def test_words_are_dated_where_their_party_speaks(settings, call):
+    """Each word lies where its channel has speech (by frame energy on the clean channel, to
+    0.25 s): the first word after the other party's turn is not left at the end of its party's
+    turn before (「六六八八没有」 + 「…」: faster-whisper dated 「没有」 by its middle, half of it in
+    the pause), nor in the other party's speech (where it made a false interruption)."""
+    recording, audio = read_recording(SAMPLES_DIR / "calls" / f"{call}.wav", settings=settings.audio)
+    result = transcribe_recording(recording, audio, get_transcriber(settings), settings.asr)
+    speech = {channel: speech_by_energy(audio.channel(channel)) for channel in range(audio.num_channels)}
+    misdated = [(turn.channel, word.text, word.start_s, word.end_s) for turn in result.turns for word in turn.words
+                if not any(start_s - 0.25 <= said_span(word)[1] and said_span(word)[0] <= end_s + 0.25
+                           for start_s, end_s in speech[turn.channel])]
+    assert sum(len(turn.words) for turn in result.turns) > 50
+    assert misdated == []

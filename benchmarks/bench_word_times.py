@@ -80,10 +80,11 @@ def measure_call(path: Path, settings: Settings, *, mono: bool) -> dict[str, obj
         if channel is None:
             continue
         for index, word in enumerate(turn.words):
-            off = distance_to_speech_s(said_span(word), speech[channel]) > TOLERANCE_S
+            span = said_span(word)
+            off = distance_to_speech_s(span, speech[channel]) > TOLERANCE_S
             words += 1
             misdated += off
-            in_silence += off and distance_to_speech_s(said_span(word), anyone) > TOLERANCE_S
+            in_silence += off and distance_to_speech_s(span, anyone) > TOLERANCE_S
             first_words += index == 0
             misdated_first += off and index == 0
             if off:

@@ -159,10 +159,13 @@ class FasterWhisperTranscriber:
         that VAD finds and no word covers, for at least ``SKIPPED_SPEECH_S``, is cut out and
         decoded by itself, once; a loop's words count as covering nothing.
         """
-        speech_s = speech_regions(samples, min_silence_s=self._settings.min_silence_duration_ms / 1000,
-                                  speech_pad_s=VAD_SPEECH_PAD_S, min_speech_s=0.0)
-        segments = decode_skipped_speech(samples, speech_s, self._decode)
+        segments = decode_skipped_speech(samples, self._speech_regions(samples), self._decode)
         return [converted for segment in segments if (converted := _convert(segment)) is not None]
+
+    def _speech_regions(self, samples: np.ndarray) -> list[tuple[float, float]]:
+        """The speech VAD finds in ``samples``, with faster-whisper's padding and no minimum length."""
+        return speech_regions(samples, min_silence_s=self._settings.min_silence_duration_ms / 1000,
+                              speech_pad_s=VAD_SPEECH_PAD_S, min_speech_s=0.0)
 
     def _decode(self, samples: np.ndarray, speech_s: list[tuple[float, float]] | None = None, *,
                 hole: bool = False) -> list[Any]:
@@ -175,11 +178,8 @@ class FasterWhisperTranscriber:
         s = self._settings
         if not s.vad_filter:
             regions = [(0.0, len(samples) / SAMPLE_RATE_HZ)]
-        elif speech_s is None:
-            regions = speech_regions(samples, min_silence_s=s.min_silence_duration_ms / 1000,
-                                     speech_pad_s=VAD_SPEECH_PAD_S, min_speech_s=0.0)
         else:
-            regions = speech_s
+            regions = self._speech_regions(samples) if speech_s is None else speech_s
         if not regions:
             return []
         # The speech end to end, as faster-whisper's own VAD filter decodes it; its times are then

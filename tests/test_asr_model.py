@@ -93,8 +93,11 @@ def test_words_are_dated_where_their_party_speaks(settings, call):
     recording, audio = read_recording(SAMPLES_DIR / "calls" / f"{call}.wav", settings=settings.audio)
     result = transcribe_recording(recording, audio, get_transcriber(settings), settings.asr)
     speech = {channel: speech_by_energy(audio.channel(channel)) for channel in range(audio.num_channels)}
+
+    def near_speech(channel: int, span: tuple[float, float]) -> bool:
+        return any(start_s - 0.25 <= span[1] and span[0] <= end_s + 0.25 for start_s, end_s in speech[channel])
+
     misdated = [(turn.channel, word.text, word.start_s, word.end_s) for turn in result.turns for word in turn.words
-                if not any(start_s - 0.25 <= said_span(word)[1] and said_span(word)[0] <= end_s + 0.25
-                           for start_s, end_s in speech[turn.channel])]
+                if not near_speech(turn.channel, said_span(word))]
     assert sum(len(turn.words) for turn in result.turns) > 50
     assert misdated == []

@@ -20,7 +20,8 @@ older commit checked out in a worktree with ``PYTHONPATH=<worktree>``.
 
 Figures (benchmarks/results/word_times_<set>[_mono].json): words, misdated words and their
 share, words dated in silence and their share, misdated first words of turns (the word after a
-pause) and their share, and the calls with at least one misdated word.
+pause) and their share, the calls with at least one misdated word, and the words dated with no
+length (end at their start).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def measure_call(path: Path, settings: Settings, *, mono: bool) -> dict[str, obj
         transcript = transcribe_recording(recording, audio, transcriber, settings.asr)
         party = {f"ch{channel}": channel for channel in range(audio.num_channels)}
     anyone = sorted(span for spans in speech.values() for span in spans)
-    words = misdated = in_silence = first_words = misdated_first = 0
+    words = misdated = in_silence = first_words = misdated_first = without_length = 0
     examples = []
     for turn in transcript.turns:
         channel = party.get(turn.speaker)
@@ -87,10 +88,12 @@ def measure_call(path: Path, settings: Settings, *, mono: bool) -> dict[str, obj
             in_silence += off and distance_to_speech_s(span, anyone) > TOLERANCE_S
             first_words += index == 0
             misdated_first += off and index == 0
+            without_length += word.end_s <= word.start_s
             if off:
                 examples.append(f"{word.text}@{word.start_s:.2f}-{word.end_s:.2f} in 「{turn.text}」")
     return {"call": path.stem, "words": words, "misdated": misdated, "in_silence": in_silence,
-            "first_words": first_words, "misdated_first_words": misdated_first, "examples": examples}
+            "first_words": first_words, "misdated_first_words": misdated_first, "without_length": without_length,
+            "examples": examples}
 
 
 def main() -> None:
@@ -107,7 +110,7 @@ def main() -> None:
         row = measure_call(path, settings, mono=args.mono)
         rows.append(row)
         print(f"{row['call']}: {row['misdated']}/{row['words']} misdated", *row["examples"], sep="\n    ", flush=True)
-    counts = ("words", "misdated", "in_silence", "first_words", "misdated_first_words")
+    counts = ("words", "misdated", "in_silence", "first_words", "misdated_first_words", "without_length")
     total = {key: sum(row[key] for row in rows) for key in counts}
     summary = {
         "set": args.set, "mono": args.mono, "calls": len(rows), "tolerance_s": TOLERANCE_S, **total,

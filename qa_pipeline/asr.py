@@ -251,10 +251,41 @@ def restore_times(segments: Sequence[Any], regions_s: Sequence[tuple[float, floa
         for group in _dictionary_words(segment.words):
             first, last_word = group[0], group[-1]
             region = region_of(spoken_span(first.start, last_word.end, "".join(word.word for word in group)))
-            words.extend(replace(word, start=on_timeline(word.start, region), end=on_timeline(word.end, region))
-                         for word in group)
+            placed = [replace(word, start=on_timeline(word.start, region), end=on_timeline(word.end, region))
+                      for word in group]
+            words.extend(_with_length(placed, regions_s[region]))
         restored.append(replace(segment, start=words[0].start, end=words[-1].end, words=words))
     return restored
+
+
+def _with_length(words: list[Any], region_s: tuple[float, float]) -> list[Any]:
+    """The words of one dictionary word, kept inside their region, none of them without length.
+
+    A character Whisper dated outside the region its word went to comes out of the clamp with no
+    length (「您」 2.45–2.45 s before 「好」 2.45–3.2 s): the word's span is then shared among its
+    characters. A word left with no span at all (dated wholly past its region's edge) gets up to
+    ``SPOKEN_CHAR_S`` a character, inside the region, from the edge it was clamped to.
+
+    >>> from faster_whisper.transcribe import Word
+    >>> you, good = Word(start=2.45, end=2.45, word="您", probability=0.9), Word(2.45, 3.2, "好", 0.9)
+    >>> [(word.start, word.end) for word in _with_length([you, good], (2.45, 16.88))]
+    [(2.45, 2.825), (2.825, 3.2)]
+    >>> [(word.start, word.end) for word in _with_length([Word(5.0, 5.0, "后", 0.4)], (3.0, 5.0))]
+    [(4.7, 5.0)]
+    """
+    if all(word.end > word.start for word in words):
+        return words
+    region_start_s, region_end_s = region_s
+    start_s, end_s = words[0].start, words[-1].end
+    characters = [max(sum(character.isalnum() for character in word.word), 1) for word in words]
+    if end_s <= start_s:
+        length_s = SPOKEN_CHAR_S * sum(characters)
+        if start_s >= region_end_s:
+            start_s = max(region_end_s - length_s, region_start_s)
+        else:
+            end_s = min(start_s + length_s, region_end_s)
+    edges = np.round(start_s + (end_s - start_s) * np.cumsum([0, *characters]) / sum(characters), 3).tolist()
+    return [replace(word, start=edges[i], end=edges[i + 1]) for i, word in enumerate(words)]
 
 
 def _dictionary_words(words: Sequence[Any]) -> list[list[Any]]:

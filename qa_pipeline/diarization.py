@@ -396,10 +396,10 @@ def remove_echo(transcript: Transcript, audio: DecodedAudio, settings: Diarizati
         kept.append(turn)
     if not dropped:
         return transcript
-    emptied = {turn.channel for turn in transcript.turns} - {turn.channel for turn in kept}
+    without_echo = transcript.model_copy(update={"turns": tuple(kept)})
     warnings = (*transcript.warnings, f"dropped {dropped} turn(s) that were the other channel's echo",
-                *silent_channel_warnings(emptied))
-    return transcript.model_copy(update={"turns": tuple(kept), "warnings": warnings})
+                *silent_channel_warnings(without_echo.silent_channels - transcript.silent_channels))
+    return without_echo.model_copy(update={"warnings": warnings})
 
 
 def _is_echo(audio: DecodedAudio, channel: int, start_s: float, end_s: float, settings: DiarizationSettings) -> bool:

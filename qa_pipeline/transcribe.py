@@ -97,26 +97,25 @@ def transcribe_recording(
     if diarization is not None and audio.num_channels == 1 and diarization.segments and not by_speaker:
         turns = [piece for turn in turns for piece in split_by_speaker(turn, diarization)]
     turns.sort(key=lambda turn: (turn.start_s, turn.channel))
-    warnings = [] if turns else ["no speech was recognised in the recording"]
-    if turns and audio.num_channels > 1:
-        warnings.extend(silent_channel_warnings(set(range(audio.num_channels)) - {turn.channel for turn in turns}))
-    if dropped:
-        reasons = ", ".join(f"{count} × {reason}" for reason, count in sorted(dropped.items()))
-        warnings.append(f"dropped ASR text that looked invented: {reasons}")
     provenance = transcriber.provenance
     if corrector is not None:
         provenance = provenance.model_copy(
             update={"options": {**provenance.options, "vocabulary": corrector.fingerprint}}
         )
-    return Transcript(
+    transcript = Transcript(
         call_id=recording.call_id,
         recording_sha256=recording.sha256,
         duration_s=duration_s,
         num_channels=audio.num_channels,
         turns=tuple(turns),
         asr=provenance,
-        warnings=tuple(warnings),
     )
+    warnings = [] if turns else ["no speech was recognised in the recording"]
+    warnings.extend(silent_channel_warnings(transcript.silent_channels))
+    if dropped:
+        reasons = ", ".join(f"{count} × {reason}" for reason, count in sorted(dropped.items()))
+        warnings.append(f"dropped ASR text that looked invented: {reasons}")
+    return transcript.model_copy(update={"warnings": tuple(warnings)})
 
 
 # Raised when a code change makes other transcripts (text, turns, speakers, roles) from the same
@@ -136,8 +135,9 @@ def transcribe_recording(
 # change of speaker that reads as the other party's is theirs (roles.move_edge_pieces). 12: mono
 # voices told apart by sound are decoded one by one (speaker_streams). 13: the first word after a
 # pause is dated where it was said, not at the end of the speech before the pause, and the
-# characters of one dictionary word are dated together (asr.restore_times).
-TRANSCRIPT_REVISION = 13
+# characters of one dictionary word are dated together (asr.restore_times). 14: no character
+# of such a word is left without length (asr._with_length).
+TRANSCRIPT_REVISION = 14
 
 
 def transcript_key(settings: Settings) -> str:
@@ -202,8 +202,8 @@ def correct_segment(segment: AsrSegment, corrector: VocabularyCorrector) -> AsrS
 
 
 def silent_channel_warnings(channels: Iterable[int]) -> list[str]:
-    """The warning for each channel of a stereo call left without speech while the other has
-    some: one party only (the scorecard sends such a call to review)."""
+    """The warning for each of a stereo call's ``Transcript.silent_channels``: one party only (the
+    scorecard sends such a call to review)."""
     return [f"no speech was recognised on channel {channel}: only one party is heard (an unanswered call, "
             "or a muted or unrecorded channel?); rules about the other party have nothing to read"
             for channel in sorted(channels)]

@@ -191,6 +191,16 @@ class Transcript(_Record):
     asr: AsrProvenance
     warnings: tuple[str, ...] = ()
 
+    @property
+    def silent_channels(self) -> frozenset[int]:
+        """The channels of a stereo call without speech while another channel has some: only one
+        party is heard (an unanswered call, or a muted or unrecorded channel). Empty on mono, and
+        when nothing was heard at all."""
+        heard = {turn.channel for turn in self.turns}
+        if self.num_channels < 2 or not heard:
+            return frozenset()
+        return frozenset(range(self.num_channels)) - heard
+
 
 class RubricRef(_Record):
     id: str

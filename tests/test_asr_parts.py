@@ -275,8 +275,9 @@ def test_a_word_stretched_a_little_past_its_region_stays_in_it():
 def test_the_characters_of_one_word_are_dated_together():
     """Whisper dates 「您」 over the customer's 「喂」 before a pause and glues 「好」 to it, though
     「您好」 was said after the pause: a dictionary word is said in one breath, so both go where
-    the word as a whole was said (its end, and 0.3 s a character before)."""
+    the word as a whole was said (its end, and 0.3 s a character before). 「您」, dated before that
+    region, is not left without length: the word's span is shared between its characters."""
     segment = _fw_segment([(0.0, 0.54, "您"), (0.54, 2.48, "好"), (2.48, 3.3, "我是")])
     restored = restore_times([segment], [(0.14, 1.87), (2.45, 16.88)])
     assert [(word.word, word.start, word.end) for word in restored[0].words] == [
-        ("您", 2.45, 2.45), ("好", 2.45, 3.2), ("我是", 3.2, 4.02)]
+        ("您", 2.45, 2.825), ("好", 2.825, 3.2), ("我是", 3.2, 4.02)]

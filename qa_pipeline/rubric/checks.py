@@ -33,7 +33,7 @@ from qa_pipeline.types import Hit, Role, round_s
 # Bump when a check judges the same transcript and rubric differently, so stored scorecards are
 # scored again by the next batch or ``zhijian rescore`` instead of being kept (batch.rubric_fingerprint).
 # 1: interruption is not applicable on mono recordings. 2: a stereo call with speech on one
-# channel only needs review (engine._one_party_heard).
+# channel only needs review (Transcript.silent_channels).
 SCORING_REVISION = 2
 _MAX_QUOTE_CHARS = 80
 _ROLE_NAMES = {Role.AGENT: "坐席", Role.CUSTOMER: "客户", Role.UNKNOWN: "通话方"}

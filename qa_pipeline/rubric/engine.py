@@ -58,7 +58,7 @@ def score_transcript(
         score=round(score, 2),
         fatal=fatal,
         passed=view.has_speech and not fatal and score >= rubric.pass_score,
-        needs_review=fatal or not view.has_speech or _one_party_heard(transcript) or _roles_uncertain(transcript),
+        needs_review=fatal or not view.has_speech or bool(transcript.silent_channels) or _roles_uncertain(transcript),
         rubric=rubric.ref,
         metadata=metadata or CallMetadata(),
         roles=transcript.roles,
@@ -91,11 +91,6 @@ def transcript_of(scorecard: Scorecard) -> Transcript:
         asr=scorecard.asr,
         warnings=scorecard.warnings,
     )
-
-
-def _one_party_heard(transcript: Transcript) -> bool:
-    """A stereo call with speech on one channel only: unanswered, or a channel was not recorded."""
-    return transcript.num_channels > 1 and len({turn.channel for turn in transcript.turns}) == 1
 
 
 def _roles_uncertain(transcript: Transcript) -> bool:

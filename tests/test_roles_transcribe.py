@@ -174,6 +174,21 @@ def test_a_short_piece_at_a_change_of_speaker_goes_to_the_party_it_reads_as():
     assert _texts(move_edge_pieces(customer_head)) == [(C, "喂你说吧。"), (A, "请问您是张先生吗")]
 
 
+def test_a_whole_turn_sound_was_sure_of_stays_with_its_voice():
+    """The agent's curt 「喂，什么事？」, heard as 「为什么事」, reads as a customer's (为什么), but
+    sound put the whole turn in the agent's voice with full confidence: it stays. Half sure, a
+    whole turn moves, as does a piece of a turn sound was sure of (its edge shares windows with
+    the other voice)."""
+    def mono(turns, confidence):
+        return [t.model_copy(update={"diarization_confidence": confidence}) for t in turns]
+
+    curt = [turn(0.2, A, "为什么事", channel=0), turn(1.7, C, "你好我家的宽带上不了网了", channel=0)]
+    assert _texts(move_edge_pieces(mono(curt, 1.0))) == [(A, "为什么事"), (C, "你好我家的宽带上不了网了")]
+    assert _texts(move_edge_pieces(mono(curt, 0.8))) == [(C, "为什么事你好我家的宽带上不了网了")]
+    picked_up = [turn(0.0, C, "喂，哪位？您好。", channel=0), turn(2.2, A, "我是顺达客服小王", channel=0)]
+    assert _texts(move_edge_pieces(mono(picked_up, 1.0))) == [(C, "喂，哪位？"), (A, "您好。我是顺达客服小王")]
+
+
 @pytest.mark.parametrize("pieces", [
     [(C, "喂，你好。"), (A, "这边是顺达客服")],  # no role evidence: 你好 is said by both
     [(C, "我想查话费。您好请问一下"), (A, "好的")],  # longer than a short piece

@@ -136,7 +136,8 @@ def transcribe_recording(
 # voices told apart by sound are decoded one by one (speaker_streams). 13: the first word after a
 # pause is dated where it was said, not at the end of the speech before the pause, and the
 # characters of one dictionary word are dated together (asr.restore_times). 14: no character
-# of such a word is left without length (asr._with_length).
+# of such a word is left without length (asr._with_length); a whole mono turn sound was certain
+# of stays with its voice (roles._heard_for_sure).
 TRANSCRIPT_REVISION = 14
 
 

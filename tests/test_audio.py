@@ -3,7 +3,6 @@ typed error that names the file and the problem."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +69,9 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, type[AudioError], str]]
     files["zero-byte"] = (put("empty.wav", b""), EmptyAudioError, "empty")
     files["truncated-header"] = (put("header.wav", good[:20]), AudioDecodeError, "not a readable audio file")
     files["truncated-data"] = (put("cut.wav", good[: len(good) // 2]), AudioDecodeError, "truncated")
-    files["random-bytes"] = (put("noise.wav", os.urandom(50_000)), AudioDecodeError, "not a readable audio file")
+    # Seeded: some random byte strings happen to probe as a container (then "contains no audio stream").
+    random_bytes = np.random.default_rng(7).bytes(50_000)
+    files["random-bytes"] = (put("noise.wav", random_bytes), AudioDecodeError, "not a readable audio file")
     files["text-file"] = (put("notes.mp3", "这不是音频文件\n".encode() * 200), AudioDecodeError, "not a readable")
     files["silence-only"] = (write_audio(tmp_path / "silent.wav", np.zeros(16000), 8000), NoSpeechError, "silent")
     files["10-ms"] = (write_audio(tmp_path / "blip.wav", tone(0.01, 8000), 8000), AudioTooShortError, "only 0.01 s")

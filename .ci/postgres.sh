@@ -4,6 +4,7 @@
 # Installs Debian's postgresql package if it is missing; the cluster lives in a temporary folder,
 # listens on 127.0.0.1 only, and trusts local connections (test data only).
 set -euo pipefail
+PATH="$PATH:/usr/sbin:/sbin"  # runuser lives there; a minimal PATH (env -i, some runners) lacks it
 PORT="${ZHIJIAN_CI_PG_PORT:-54329}"
 DATA="${ZHIJIAN_CI_PG_DIR:-${TMPDIR:-/tmp}/zhijian-ci-postgres}"
 

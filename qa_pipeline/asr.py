@@ -36,6 +36,7 @@ HOLE_TOKENS_BASE = 24
 # A skipped stretch decoded again keeps only confident text: on its clip's silent tail Whisper
 # writes short sentences of its own (「这些人都不认识」, log-probability -1.8; real text: -0.3 to -0.6).
 HOLE_MIN_AVG_LOGPROB = -1.0
+MAX_CHUNK_S = 30.0  # speech decoded at once: one Whisper window (speech_chunks)
 VAD_SPEECH_PAD_S = 0.4  # speech regions are decoded with this much of their surroundings (faster-whisper's)
 # Whisper's word times run on over pauses: a word after a pause starts where the word before it
 # ended (faster-whisper trims such words only at sentence ends). Only this much per character,
@@ -182,24 +183,51 @@ class FasterWhisperTranscriber:
             regions = self._speech_regions(samples) if speech_s is None else speech_s
         if not regions:
             return []
-        # The speech end to end, as faster-whisper's own VAD filter decodes it; its times are then
-        # put back on the recording's timeline here (``restore_times``), not by faster-whisper.
-        speech = np.concatenate([samples[round(start_s * SAMPLE_RATE_HZ) : round(end_s * SAMPLE_RATE_HZ)]
-                                 for start_s, end_s in regions])
-        segments, _info = self._model.transcribe(
-            speech,
-            language=s.language,
-            beam_size=s.beam_size,
-            no_repeat_ngram_size=s.no_repeat_ngram_size,
-            temperature=list(s.temperatures),
-            initial_prompt=s.initial_prompt,
-            hotwords=None if hole else s.hotwords_text,
-            max_new_tokens=hole_token_budget(len(speech) / SAMPLE_RATE_HZ) if hole else None,
-            condition_on_previous_text=False,  # avoids Whisper's repetition loops on long audio
-            vad_filter=False,
-            word_timestamps=True,
-        )
-        return restore_times(list(segments), regions)
+        # The speech end to end, a window's worth at a time (``speech_chunks``); the times are put
+        # back on the recording's timeline here (``restore_times``), not by faster-whisper.
+        restored = []
+        for chunk in speech_chunks(regions, MAX_CHUNK_S):
+            speech = np.concatenate([samples[round(start_s * SAMPLE_RATE_HZ) : round(end_s * SAMPLE_RATE_HZ)]
+                                     for start_s, end_s in chunk])
+            segments, _info = self._model.transcribe(
+                speech,
+                language=s.language,
+                beam_size=s.beam_size,
+                no_repeat_ngram_size=s.no_repeat_ngram_size,
+                temperature=list(s.temperatures),
+                initial_prompt=s.initial_prompt,
+                hotwords=None if hole else s.hotwords_text,
+                max_new_tokens=hole_token_budget(len(speech) / SAMPLE_RATE_HZ) if hole else None,
+                condition_on_previous_text=False,  # avoids Whisper's repetition loops on long audio
+                vad_filter=False,
+                word_timestamps=True,
+            )
+            restored.extend(restore_times(list(segments), chunk))
+        return restored
+
+
+def speech_chunks(regions_s: Sequence[tuple[float, float]], max_s: float) -> list[list[tuple[float, float]]]:
+    """Consecutive speech regions grouped into chunks of at most ``max_s`` of speech (a region
+    longer than that is a chunk by itself), each decoded on its own.
+
+    faster-whisper decodes long audio a 30 s window at a time, each window starting where the
+    last segment of the one before ended. On a quarter of an hour of one party's speech put end
+    to end, one misplaced end made it read a stretch twice, loop (「请问请问…」) or carry a
+    phrase into the wrong place; a chunk that fits one window starts where its speech starts.
+
+    >>> speech_chunks([(0.0, 10.0), (12.0, 25.0), (30.0, 40.0), (41.0, 90.0), (95.0, 96.0)], 30.0)
+    [[(0.0, 10.0), (12.0, 25.0)], [(30.0, 40.0)], [(41.0, 90.0)], [(95.0, 96.0)]]
+    """
+    chunks: list[list[tuple[float, float]]] = []
+    length_s = 0.0
+    for start_s, end_s in regions_s:
+        if chunks and length_s + (end_s - start_s) <= max_s:
+            chunks[-1].append((start_s, end_s))
+            length_s += end_s - start_s
+        else:
+            chunks.append([(start_s, end_s)])
+            length_s = end_s - start_s
+    return chunks
 
 
 def spoken_span(start_s: float, end_s: float, text: str) -> tuple[float, float]:

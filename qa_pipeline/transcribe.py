@@ -137,8 +137,9 @@ def transcribe_recording(
 # pause is dated where it was said, not at the end of the speech before the pause, and the
 # characters of one dictionary word are dated together (asr.restore_times). 14: no character
 # of such a word is left without length (asr._with_length); a whole mono turn sound was certain
-# of stays with its voice (roles._heard_for_sure).
-TRANSCRIPT_REVISION = 14
+# of stays with its voice (roles._heard_for_sure). 15: a party's speech is decoded at most 30 s
+# at a time (asr.speech_chunks), not end to end over the whole call.
+TRANSCRIPT_REVISION = 15
 
 
 def transcript_key(settings: Settings) -> str:

@@ -12,6 +12,7 @@ from faster_whisper.transcribe import Segment, Word
 from transcripts import transcript, turn
 
 from qa_pipeline.asr import (
+    FasterWhisperTranscriber,
     MAX_WORD_S,
     SKIPPED_SPEECH_S,
     VAD_SPEECH_PAD_S,
@@ -270,6 +271,29 @@ def test_a_word_stretched_a_little_past_its_region_stays_in_it():
     restored = restore_times([segment, bare], [(0.0, 2.0), (10.0, 12.0)])
     assert [(word.word, word.start, word.end) for word in restored[0].words] == [("您好", 1.0, 1.6), ("啊", 1.6, 2.0)]
     assert (restored[1].start, restored[1].end) == (10.5, 11.0)
+
+
+def test_long_speech_is_decoded_a_window_at_a_time():
+    """Five 10 s stretches of one party's speech (50 s) are decoded in chunks of at most 30 s, each
+    on its own, and each chunk's words go back where its speech is on the call."""
+    class WindowModel:
+        def __init__(self):
+            self.lengths_s = []
+
+        def transcribe(self, speech, **options):
+            length_s = len(speech) / 16_000
+            self.lengths_s.append(length_s)
+            return iter([_fw_segment([(0.0, 0.5, "喂"), (length_s - 0.5, length_s, "好")])]), None
+
+    transcriber = object.__new__(FasterWhisperTranscriber)  # the decoding logic, without loading a model
+    transcriber._settings, transcriber._model = ASRSettings(), WindowModel()
+    regions = [(0.0, 10.0), (15.0, 25.0), (30.0, 40.0), (45.0, 55.0), (60.0, 70.0)]
+
+    segments = transcriber._decode(np.zeros(16_000 * 80, dtype=np.float32), regions)
+
+    assert transcriber._model.lengths_s == [30.0, 20.0]
+    assert [(word.word, word.start, word.end) for segment in segments for word in segment.words] == [
+        ("喂", 0.0, 0.5), ("好", 39.5, 40.0), ("喂", 45.0, 45.5), ("好", 69.5, 70.0)]
 
 
 def test_the_characters_of_one_word_are_dated_together():

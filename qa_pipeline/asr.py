@@ -242,8 +242,12 @@ def spoken_span(start_s: float, end_s: float, text: str) -> tuple[float, float]:
     >>> spoken_span(5.0, 5.4, "服务。")
     (5.0, 5.4)
     """
-    characters = max(sum(character.isalnum() for character in text), 1)
-    return max(start_s, round(end_s - SPOKEN_CHAR_S * characters, 3)), end_s
+    return max(start_s, round(end_s - SPOKEN_CHAR_S * _spoken_characters(text), 3)), end_s
+
+
+def _spoken_characters(text: str) -> int:
+    """How many characters of ``text`` are said (punctuation aside), at least one."""
+    return max(sum(character.isalnum() for character in text), 1)
 
 
 def restore_times(segments: Sequence[Any], regions_s: Sequence[tuple[float, float]]) -> list[Any]:
@@ -305,7 +309,7 @@ def _with_length(words: list[Any], region_s: tuple[float, float]) -> list[Any]:
         return words
     region_start_s, region_end_s = region_s
     start_s, end_s = words[0].start, words[-1].end
-    characters = [max(sum(character.isalnum() for character in word.word), 1) for word in words]
+    characters = [_spoken_characters(word.word) for word in words]
     if end_s <= start_s:
         length_s = SPOKEN_CHAR_S * sum(characters)
         if start_s >= region_end_s:

@@ -67,6 +67,20 @@ def test_a_polite_customer_is_not_taken_for_the_agent():
     assert detect_agent_channel(t).agent_channel == 1
 
 
+def test_an_agent_asking_for_details_is_found_when_the_polite_customer_speaks_first():
+    # A mono call's mix as Whisper heard it: the agent's 「喂，您好，请讲」 was lost, so the
+    # customer, who says 您 too, speaks first; the agent's only phrase is asking for details.
+    t = _unlabelled(
+        (0.5, 0, "您好，麻烦您帮我查一下我的订单"),
+        (4.0, 1, "好的，麻烦您提供一下手机号码，我这边帮您查询"),
+        (8.0, 0, "幺八零零一二六六一三一"),
+        (10.0, 1, "查到了，目前显示在路上，预计明天送达"),
+        (14.0, 0, "那行，麻烦你了"),
+        (16.0, 1, "不客气了，再见你"),
+    )
+    assert detect_agent_channel(t).agent_channel == 1
+
+
 def test_roles_are_set_on_every_turn_with_their_source():
     labelled = assign_roles(AGENT_ON_RIGHT, agent_channel="auto")
     assert [t.role for t in labelled.turns] == [Role.AGENT, Role.CUSTOMER, Role.AGENT]

@@ -296,22 +296,24 @@ def test_an_unexpected_error_fails_that_call_only(db_url: str, tmp_path: Path) -
 
 def test_two_worker_processes_share_the_work_and_survive_a_worker_crash(tmp_path: Path, monkeypatch) -> None:
     db_url = f"sqlite:///{tmp_path / 'results.db'}"
-    write_calls(tmp_path / "calls", 4)
+    write_calls(tmp_path / "calls", 8)
     write_calls(tmp_path / "crash", 1, duration_s=CRASH_DURATION_S)
     settings = batch_settings(db_url, tmp_path, workers=2)
     # The crashing call first, so a good call is surely in flight beside it when its worker dies.
     sources = discover_calls([tmp_path / "crash", tmp_path / "calls"], settings=settings)
+    # Enough work (8 calls of 0.6 s) that the new worker which starts last still gets some on a
+    # busy machine (with 4 calls of 0.3 s, one worker sometimes did them all).
     monkeypatch.setenv(DELAY_ENV, "0.3")
 
     summary = run_batch(sources, settings, load_transcriber=load_scripted_transcriber)
 
-    assert summary.counts["inspected"] == 4 and summary.counts["failed"] == 1
+    assert summary.counts["inspected"] == 8 and summary.counts["failed"] == 1
     (crashed,) = summary.failures
     assert "worker process died" in crashed.reason and crashed.error_kind == "internal"
     assert crashed.call_id == sources[0].call_id  # the culprit, not the call that was in flight beside it
     assert len({r.worker_pid for r in summary.results if r.status == "inspected"}) >= 2
     assert os.getpid() not in {r.worker_pid for r in summary.results if r.status == "inspected"}
-    assert ResultStore(db_url).counts()["scorecards"] == 4
+    assert ResultStore(db_url).counts()["scorecards"] == 8
 
 
 def test_a_batch_killed_mid_way_resumes_with_nothing_lost_or_duplicated(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ A run of numerals with units (十百千万亿) is a quantity, said the colloquia
 agent numbers). A single numeral becomes a number only before a measure word (三笔, 五号, 两点),
 and 一 never does on its own, so 一下, 一点, 一个 stay words. Words made of numerals stay words:
 a run that starts with 百, 千, 万 or 亿 (万一, 千万不要, 百分百), units alone without a measure word
-(十万火急), and a run next to 几 (几十块, 三十几岁: no exact number was said). 一点二十 is a time.
+(十万火急), a run next to 几 (几十块, 三十几岁: no exact number was said), and a run that is no
+number as said (「十二千」: ``is_well_formed``; 「十八十二」 is 十 before 八十二). 一点二十 is a time.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _DIGITS = {"零": 0, "〇": 0, "幺": 1, "一": 1, "二": 2, "两": 2, "三": 3,
 _SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
 _LARGE_UNITS = {"万": 10_000, "亿": 100_000_000}
 _UNITS = _SMALL_UNITS | _LARGE_UNITS
-_MEASURES = "元块角分号月日年岁次笔张个位天楼层室栋秒点周期台件单份条倍"
+MEASURE_WORDS = "元块角分号月日年岁次笔张个位天楼层室栋秒点周期台件单份条倍"
 _NUMERAL = "零〇幺一二两三四五六七八九十百千万亿"
 # Phone numbers say 幺 for 1, which Whisper often writes 要: inside a digit string, or before six or
 # more digits, some of them 幺 written 要 too (需要三五八… stays a word only when fewer digits follow).
@@ -82,6 +83,13 @@ def _convert(run: str, text: str, end: int) -> str:
     if run[0] in _WORD_STARTS:
         return run
     whole, _, fraction = run.partition("点")
+    if not is_well_formed(whole):
+        # No number was said the way Whisper wrote it. A 十 before one exact number is most likely
+        # something else heard as 十 (是八千五百: 十八千五百), so the number after it is written;
+        # anything else stays as heard, two numbers in a row too (十二十三号, the 12th or 13th).
+        if not fraction and whole[0] == "十" and is_exact_quantity(whole[1:]) and not is_range(whole):
+            return "十" + _written(_quantity(whole[1:]))
+        return run
     if fraction:
         return f"{_quantity(whole) if _has_units(whole) else _digit_string(whole)}.{_digit_string(fraction)}"
     if len(run) >= 2:
@@ -99,7 +107,7 @@ def _convert(run: str, text: str, end: int) -> str:
 
 
 def _before_measure(text: str, end: int) -> bool:
-    return text[end : end + 1] != "" and text[end] in _MEASURES
+    return text[end : end + 1] != "" and text[end] in MEASURE_WORDS
 
 
 def _is_clock_time(text: str, end: int) -> bool:
@@ -108,6 +116,54 @@ def _is_clock_time(text: str, end: int) -> bool:
         return False
     minutes = _MINUTES.match(text, end + 1)
     return minutes is not None and (len(minutes.group(0)) >= 2 or minutes.group(0) in "半钟十")
+
+
+def is_well_formed(run: str) -> bool:
+    """Whether a run of numerals could be one number as said: between 万 and 亿, the units 千, 百,
+    十 come in that order, each once. 「十八十二」 and 「十二千」 are no number (Whisper's 十 for
+    是 before 八十二, 二千), so they are not read as one. A run of bare digits, and the
+    approximate 三四十, 十五六, are well formed.
+
+    >>> [is_well_formed(run) for run in ("三千零五十", "十五六", "一万二千", "十八十二", "十二千", "三十二百")]
+    [True, True, True, False, False, False]
+    """
+    last_unit = None
+    for char in run:
+        if char in _LARGE_UNITS:
+            last_unit = None
+        elif char in _SMALL_UNITS:
+            if last_unit is not None and _SMALL_UNITS[char] >= _SMALL_UNITS[last_unit]:
+                return False
+            last_unit = char
+    return True
+
+
+def is_exact_quantity(run: str) -> bool:
+    """Whether a run of numerals is one exact number said with units: 八十二, 二千零七十九, not
+    三四十 (thirty or forty), 十八十二, 千万 or a digit string.
+
+    >>> [is_exact_quantity(run) for run in ("八十二", "二千零七十九", "三四十", "十八十二", "千万", "一二三")]
+    [True, True, False, False, False, False]
+    """
+    return (
+        _has_units(run)
+        and run[0] not in _WORD_STARTS
+        and is_well_formed(run)
+        and not any(a in _DIGITS and b in _DIGITS and "零" not in (a, b) for a, b in zip(run, run[1:]))
+    )
+
+
+def is_range(run: str) -> bool:
+    """Whether a run of numerals is two numbers in a row said as an approximate one: 十二十三
+    (twelve or thirteen), 二十二十一.
+
+    >>> [is_range(run) for run in ("十二十三", "二十二十一", "十八十二", "十二")]
+    [True, True, False, False]
+    """
+    return any(
+        is_exact_quantity(run[:k]) and is_exact_quantity(run[k:]) and abs(_quantity(run[k:]) - _quantity(run[:k])) == 1
+        for k in range(1, len(run))
+    )
 
 
 def _has_units(run: str) -> bool:

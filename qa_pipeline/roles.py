@@ -178,7 +178,11 @@ def split_by_content(transcript: Transcript, diarization: Diarization) -> Conten
     Where sound kept two voices, the cut must also leave its customer side at least the customer
     talk that sound's less agent-like voice had: a few agent words heard in the customer's voice
     fail the check too, and a cut that then sets apart a smaller piece of the customer's talk is
-    worse than what sound found."""
+    worse than what sound found.
+
+    Where no split does, and sound kept one voice or two that both talk like the agent (one
+    party heard as two, the other hidden in one of them), the turns are cut sentence by sentence
+    (``split_by_sentences``)."""
     kept = _voices(transcript.turns)
     if len(kept) > 2 or (len(kept) == 2 and speaks_as_two_parties(*kept)):
         return None
@@ -190,13 +194,14 @@ def split_by_content(transcript: Transcript, diarization: Diarization) -> Conten
             if len(kept) == 2 and _customer_side_talk(voices) < _customer_side_talk(kept):
                 return None
             return ContentSplit(transcript.model_copy(update={"turns": tuple(turns)}), segments)
-    return split_by_sentences(transcript, diarization) if len(kept) == 1 else None
+    one_party = len(kept) == 1 or all(_agent_score(voice) >= _AGENT_EVIDENCE for voice in kept)
+    return split_by_sentences(transcript, diarization) if one_party else None
 
 
 def split_by_sentences(transcript: Transcript, diarization: Diarization) -> ContentSplit | None:
-    """A one-voice mono transcript cut into agent and customer sentence by sentence, by what each
-    says; None unless the two sides then speak as two parties (``speaks_as_two_parties``, the
-    check sound's splits pass).
+    """A mono transcript of one voice (or of two that both talk like the agent) cut into agent
+    and customer sentence by sentence, by what each says; None unless the two sides then speak
+    as two parties (``speaks_as_two_parties``, the check sound's splits pass).
 
     For voices too alike for the encoder (the same kind of voice a little higher or lower), and
     a party none of whose speech was heard apart: a sentence (``sentences``: a turn cut at full
@@ -302,8 +307,10 @@ def _customer_side_talk(voices: Sequence[VoiceEvidence]) -> float:
 
 class VoiceEvidence(NamedTuple):
     """What one voice says: its agent and customer phrase scores, and how often it says 您 (an
-    agent's word to the customer), 你 (a customer's, 你好 aside) and 我 (a customer's word about
-    their own account, though agents say it too; 我们, the company's voice, aside)."""
+    agent's word to the customer), 你 (a customer's) and 我 (a customer's word about their own
+    account, though agents say it too; 我们, the company's voice, aside). The greetings 您好 and
+    你好 count for neither 您 nor 你: both parties say both (and on a mono mix Whisper often
+    writes the customer's 你好 as 您好); 您好 stays a weak agent cue."""
 
     agent_cues: float
     customer_cues: float
@@ -318,7 +325,7 @@ def voice_evidence(text: str) -> VoiceEvidence:
     return VoiceEvidence(
         agent_cues=sum(weight * text.count(cue) for cue, weight in _NORMALIZED_AGENT_CUES.items()),
         customer_cues=sum(weight * text.count(cue) for cue, weight in _NORMALIZED_CUSTOMER_CUES.items()),
-        polite_you=text.count("您"), first_person=text.count("我") - text.count("我们"),
+        polite_you=text.count("您") - text.count("您好"), first_person=text.count("我") - text.count("我们"),
         informal_you=text.count("你") - text.count("你好"))
 
 

@@ -17,7 +17,9 @@ wrong kind that sounds alike or close (``context_corrections``):
 - an amount's 元 heard as 人 in a sentence about money: 「话费是三百人」 → 「话费是三百元」
   (人民币, 人次, 人均 and head counts outside money talk stay);
 - a time of day heard as the numeral 五 after a date or a day: 「五号下五」 → 「五号下午」
-  (上午, 中午, 下午; 上五十 and 下五个单 stay numbers).
+  (上午, 中午, 下午; 上五十 and 下五个单 stay numbers);
+- 是 heard as 十 before an amount or a date, where the 十 makes it no number as said:
+  「话费十八十二元」 → 「话费是八十二元」 (十八岁, 十二万, 十二十三号 stay).
 
 The replacement has the same length as what it replaces, so word timestamps stay aligned.
 The vocabulary is ``qa_pipeline/resources/service_terms.txt``, the configured hotwords and any
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from qa_pipeline.itn import MEASURE_WORDS, is_exact_quantity, is_range, is_well_formed
 from qa_pipeline.text import read_chinese_text, toneless_syllable
 
 BUILTIN_TERMS_FILE = Path(__file__).with_name("resources") / "service_terms.txt"
@@ -48,6 +51,14 @@ _CLAUSE_END = re.compile(r"[。！？!?；;，、：:\s]|,(?![0-9])")
 # or a measure word: 明天下五个单, 每天上五节课 are numbers.
 _DAY_THEN_WU = re.compile(r"(?:[号日天]|周[一二三四五六日天]|星期[一二三四五六日天])[上下中]([五5])"
                           r"(?![0-9十百千万亿个节次张位单件份台笔条块元点])")
+
+
+# 是 heard as 十 before an amount or a date: 「话费十八十二元」 (是八十二元) is no number as said, the
+# same run without its 十 is one exact number (``itn``), and a measure word follows. Not after a
+# numeral or 是 (是十八十二元 stays as heard), nor two numbers in a row (十二十三号: the 12th or 13th),
+# nor without a measure word (「十二千福」 was 需要先付).
+_SHI_THEN_NUMBER = re.compile(r"(?<![0-9零〇幺一二两三四五六七八九十百千万亿是])十([零〇幺一二两三四五六七八九十百千万亿]{2,})"
+                              rf"(?=[{MEASURE_WORDS}])")
 
 
 def _word_syllables(word: str) -> tuple[str, ...] | None:
@@ -161,7 +172,9 @@ def context_corrections(text: str) -> list[Correction]:
 
     >>> [(c.start, c.heard, c.term) for c in context_corrections("话费是三百人，我们两人，十二号下五三点")]
     [(5, '人', '元'), (16, '五', '午')]
-    >>> context_corrections("一共三百人报名，价格五十人民币，上五十个")
+    >>> [(c.start, c.heard, c.term) for c in context_corrections("话费十八十二元，费用十二千零七十九元")]
+    [(2, '十', '是'), (10, '十', '是')]
+    >>> context_corrections("一共三百人报名，价格五十人民币，上五十个，十五六个，是十八十二元，十二十三号，十二千福")
     []
     """
     found = []
@@ -171,6 +184,14 @@ def context_corrections(text: str) -> list[Correction]:
             found.append(Correction(match.start(1), "人", "元"))
     for match in _DAY_THEN_WU.finditer(text):
         found.append(Correction(match.start(1), match.group(1), "午"))
+    # Read after the rewrites above (「费用十八十四人」: 元 heard as 人 too); they keep the length.
+    rewritten = list(text)
+    for correction in found:
+        rewritten[correction.start] = correction.term
+    for match in _SHI_THEN_NUMBER.finditer("".join(rewritten)):
+        run = match.group(0)
+        if not is_well_formed(run) and not is_range(run) and is_exact_quantity(match.group(1)):
+            found.append(Correction(match.start(), "十", "是"))
     return found
 
 

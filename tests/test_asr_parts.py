@@ -94,6 +94,8 @@ def test_low_confidence_on_silence_is_dropped_but_confident_speech_kept():
         ("千万不要转账", "千万不要转账"),
         ("百分百满意", "百分百满意"),
         ("几十块钱，三十几岁，百分之几", "几十块钱，三十几岁，百分之几"),
+        # no number as said: none is made up; 十 heard before one exact number (是八千五百八十八)
+        ("理赔金额十八千五百八十八眼，十二千十二千，十二十三号", "理赔金额十8588眼，十二千十二千，十二十三号"),
         # times
         ("下午一点二十到", "下午1点20到"),
         ("一点半", "1点半"),

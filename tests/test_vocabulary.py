@@ -33,6 +33,11 @@ def builtin():
         ("学费7,210人", "学费7,210元"),
         ("我想预约六月四号上五的体检", "我想预约六月四号上午的体检"),
         ("师傅明天下五三点上门", "师傅明天下午三点上门"),
+        # 是 heard as 十 where the 十 makes the number impossible
+        ("上个月的话费十八十二元", "上个月的话费是八十二元"),
+        ("本月套餐费用十二千零七十九元", "本月套餐费用是二千零七十九元"),
+        ("您的理赔金额十三千五百元", "您的理赔金额是三千五百元"),
+        ("本月套餐费用十八十四人", "本月套餐费用是八十四元"),  # and 元 heard as 人
     ],
 )
 def test_misheard_service_words_are_rewritten(builtin, heard, meant):
@@ -52,6 +57,10 @@ def test_misheard_service_words_are_rewritten(builtin, heard, meant):
         "价格是三百人民币，服务了两千人次",
         "一共上五十个，下五百米",  # 上五十 / 下五百 after no date are numbers
         "我明天下五个单，每天上五节课",  # 五 before a measure word is a number
+        "我十八岁，十二万的车，十五六个人",  # numbers that start with 十
+        "十二十三号都可以",  # two numbers in a row: the 12th or 13th
+        "话费是十八十二元",  # 是 was heard: the 十 is something else
+        "八十三元十二千福",  # no amount follows: the 十 is something else (需要先付)
     ],
 )
 def test_what_was_said_is_kept(builtin, said):

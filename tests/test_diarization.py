@@ -571,7 +571,7 @@ def test_two_voices_that_both_talk_like_the_agent_are_cut_sentence_by_sentence()
 
     labelled = assign_roles(by_sound, diarization=sound)
 
-    # Before: two agents, the customer's question among the agent's words.
+    # The question is the customer's, the rest the agent's (not two agents, the question theirs).
     assert [t.role for t in labelled.turns] == [Role.AGENT, Role.AGENT, Role.CUSTOMER, Role.AGENT, Role.AGENT, Role.AGENT]
     assert labelled.roles.agent_speakers == (labelled.turns[0].speaker,)
     assert any("sentence by sentence" in warning for warning in labelled.warnings)

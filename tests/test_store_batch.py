@@ -302,7 +302,7 @@ def test_two_worker_processes_share_the_work_and_survive_a_worker_crash(tmp_path
     # The crashing call first, so a good call is surely in flight beside it when its worker dies.
     sources = discover_calls([tmp_path / "crash", tmp_path / "calls"], settings=settings)
     # Enough work (8 calls of 0.6 s) that the new worker which starts last still gets some on a
-    # busy machine (with 4 calls of 0.3 s, one worker sometimes did them all).
+    # busy machine (with 4 calls, one worker sometimes did them all). The delay is per channel.
     monkeypatch.setenv(DELAY_ENV, "0.3")
 
     summary = run_batch(sources, settings, load_transcriber=load_scripted_transcriber)

@@ -161,10 +161,7 @@ class VocabularyCorrector:
         >>> corrector.correct("我想查一下花费，及主可疑改吗？请记住，以及一级")
         '我想查一下话费，机主可以改吗？请记住，以及一级'
         """
-        chars = list(text)
-        for correction in self.corrections(text):
-            chars[correction.start : correction.start + len(correction.term)] = correction.term
-        return "".join(chars)
+        return _applied(text, self.corrections(text))
 
 
 def context_corrections(text: str) -> list[Correction]:
@@ -185,14 +182,19 @@ def context_corrections(text: str) -> list[Correction]:
     for match in _DAY_THEN_WU.finditer(text):
         found.append(Correction(match.start(1), match.group(1), "午"))
     # Read after the rewrites above (「费用十八十四人」: 元 heard as 人 too); they keep the length.
-    rewritten = list(text)
-    for correction in found:
-        rewritten[correction.start] = correction.term
-    for match in _SHI_THEN_NUMBER.finditer("".join(rewritten)):
+    for match in _SHI_THEN_NUMBER.finditer(_applied(text, found)):
         run = match.group(0)
         if not is_well_formed(run) and not is_range(run) and is_exact_quantity(match.group(1)):
             found.append(Correction(match.start(), "十", "是"))
     return found
+
+
+def _applied(text: str, corrections: Iterable[Correction]) -> str:
+    """``text`` with ``corrections`` made (each replacement as long as what it replaces)."""
+    chars = list(text)
+    for correction in corrections:
+        chars[correction.start : correction.start + len(correction.term)] = correction.term
+    return "".join(chars)
 
 
 def build_corrector(files: Iterable[Path], extra_terms: Iterable[str] = (), *, builtin: bool = True) -> VocabularyCorrector:

@@ -21,6 +21,7 @@ rules for the customer then have no turns to read.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from itertools import groupby
 from typing import NamedTuple
@@ -66,6 +67,10 @@ _AGENT_EVIDENCE = 3.0  # agent cue score of a voice that talks like the agent (o
 # ... and the most a customer's voice may have: one weak cue that customers say too (核实, 机主,
 # 请您稍等, 帮您, 您好). (On the evaluation sets no voice alone was split with anything up to 3.)
 _AGENT_TRACE = 1.5
+# The agent's side of a sentence cut in two (``_sides_of_sentence``): one agent phrase's worth.
+_PIECE_AGENT_EVIDENCE = 1.0
+# A sentence that ends with a possessive (我的, 您的, 我们的) goes on after a pause: 「我的｜工号是…」.
+_OPEN_POSSESSIVE = re.compile(r"[我您你他她]们?的$")
 _SECOND_AGENT_MARGIN = 3.0  # agent cues over customer cues for a further speaker to count as an agent
 LOW_ROLE_CONFIDENCE = 0.6  # below this, the guess is flagged for a human
 
@@ -207,14 +212,15 @@ def split_by_sentences(transcript: Transcript, diarization: Diarization) -> Cont
     a party none of whose speech was heard apart: a sentence (``sentences``: a turn cut at full
     stops and at pauses) whose customer talk (customer phrases, 你, half of 我) outweighs its
     agent talk (agent phrases, 您) is the customer's; every other sentence stays with the agent's
-    voice, cue-less ones included (「好的」, digits read out). The customer's side must say
+    voice, cue-less ones included (「好的」, digits read out). A sentence that talk-over ran both
+    parties into is cut in two first (``_sides_of_sentence``). The customer's side must say
     something only customers say (a customer phrase or 你). A turn whose sentences all fall on
     one side stays as it was. The diarization's segments are cut the same way: each stretch of
     speech goes to the side of the turn nearest it.
     """
-    sides: list[list[tuple[Turn, bool]]] = []  # per turn: its sentences, each with whether it is the customer's
+    sides: list[list[tuple[Turn, bool]]] = []  # per turn: its sentences (or pieces), each with whether it is the customer's
     for turn in transcript.turns:
-        sides.append([(sentence, _talks_like_customer(voice_evidence(sentence.text))) for sentence in sentences(turn)])
+        sides.append([side for sentence in sentences(turn) for side in _sides_of_sentence(sentence)])
     is_customer = [customer for turn_sides in sides for _, customer in turn_sides]
     if not any(is_customer) or all(is_customer):
         return None
@@ -237,6 +243,54 @@ def split_by_sentences(transcript: Transcript, diarization: Diarization) -> Cont
                         _segments_by_turn(diarization.segments, split_turns), by_sentence=True)
 
 
+def _sides_of_sentence(sentence: Turn) -> list[tuple[Turn, bool]]:
+    """A sentence with whether it is the customer's; or, where talk-over ran both parties into it,
+    its two parties' pieces, each with whether it is the customer's.
+
+    When the agent answers before the customer has finished (「…想问一下理赔进度」「我帮您查询一
+    下」), there is no pause and no full stop between them, and Whisper writes one sentence whose
+    cues cancel out. It is cut at the word boundary where one side talks like a customer (a
+    customer phrase, more customer talk than agent talk, at most a trace of agent phrases; 你
+    alone is not enough, Whisper writes the agent's 您 so too)
+    and the other like the agent (``_PIECE_AGENT_EVIDENCE`` of agent phrases and 您, no customer
+    phrase or 你): the boundary that sets their cues furthest apart, and of those the one at the
+    longest pause. Never inside a word of jieba's dictionary, nor after a possessive
+    (「我的｜工号是…」: the agent's own words).
+    """
+    whole = [(sentence, _talks_like_customer(voice_evidence(sentence.text)))]
+    words = sentence.words
+    joined = joined_in_words([word.text for word in words])
+    best: tuple[int, bool] | None = None
+    best_rank = (0.0, 0.0)
+    for cut in range(1, len(words)):
+        head_text = "".join(word.text for word in words[:cut])
+        if joined[cut - 1] or _OPEN_POSSESSIVE.search(head_text):
+            continue
+        head, tail = voice_evidence(head_text), voice_evidence("".join(word.text for word in words[cut:]))
+        for customer_first in (True, False):
+            customer, agent = (head, tail) if customer_first else (tail, head)
+            if _is_customer_piece(customer) and _is_agent_piece(agent):
+                # Cues apart first; between cue-less words (「…进度｜我帮您…」), the longest pause.
+                margin = _customer_score(customer) - _agent_score(customer) + _agent_score(agent) - _customer_score(agent)
+                rank = (round(margin, 6), said_span(words[cut])[0] - words[cut - 1].end_s)
+                if best is None or rank > best_rank:
+                    best, best_rank = (cut, customer_first), rank
+    if best is None:
+        return whole
+    cut, customer_first = best
+    head_turn = turn_of_words(sentence, words[:cut], start_s=sentence.start_s)
+    tail_turn = turn_of_words(sentence, words[cut:], start_s=said_span(words[cut])[0])
+    return [(head_turn, customer_first), (tail_turn, not customer_first)]
+
+
+def _is_customer_piece(voice: VoiceEvidence) -> bool:
+    return voice.customer_cues > 0 and _talks_like_customer(voice) and voice.agent_cues <= _AGENT_TRACE
+
+
+def _is_agent_piece(voice: VoiceEvidence) -> bool:
+    return _agent_score(voice) >= _PIECE_AGENT_EVIDENCE and _customer_score(voice) == 0 and not _talks_like_customer(voice)
+
+
 _SENTENCE_END = frozenset("。？！?!")
 # A pause this long between where two words were said (``said_span``) ends a sentence too: Whisper
 # runs on its word times over pauses and often writes no full stop between two parties.
@@ -245,7 +299,8 @@ SENTENCE_PAUSE_S = 0.5
 
 def sentences(turn: Turn) -> list[Turn]:
     """A turn cut into its sentences: after each word that ends one (「…可以帮您。」「我想问…」), and
-    where a word was said ``SENTENCE_PAUSE_S`` or more after the word before it ended. On a mono
+    where a word was said ``SENTENCE_PAUSE_S`` or more after the word before it ended, unless what
+    came before ends with a possessive (「我的」 then 「工号是…」: a speaker pausing). On a mono
     recording Whisper runs both parties' talk into one turn when its word times hide the pause
     between them. Each piece after the first starts where its first word was said; a turn
     without words stays whole.
@@ -258,7 +313,8 @@ def sentences(turn: Turn) -> list[Turn]:
     """
     groups: list[list[Word]] = [[]]
     for word in turn.words:
-        if groups[-1] and said_span(word)[0] - groups[-1][-1].end_s >= SENTENCE_PAUSE_S:
+        if (groups[-1] and said_span(word)[0] - groups[-1][-1].end_s >= SENTENCE_PAUSE_S
+                and not _OPEN_POSSESSIVE.search("".join(w.text for w in groups[-1]))):
             groups.append([])
         groups[-1].append(word)
         if word.text[-1:] in _SENTENCE_END:

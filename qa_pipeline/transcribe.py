@@ -141,8 +141,10 @@ def transcribe_recording(
 # at a time (asr.speech_chunks), not end to end over the whole call. 16: 是 heard as 十 before a
 # number (话费十八十二元) is rewritten; the normalized view makes no number of a run that is none
 # as said (十八千五百 → 十8500); 您好 is no 您 of address; two mono voices that both talk like
-# the agent are sorted sentence by sentence (roles.split_by_content).
-TRANSCRIPT_REVISION = 16
+# the agent are sorted sentence by sentence (roles.split_by_content). 17: 星期 heard as 新七 is
+# rewritten; on mono, a sentence talk-over ran both parties into is cut in two, and a pause after
+# a possessive (我的｜工号是) ends no sentence (roles._sides_of_sentence, roles.sentences).
+TRANSCRIPT_REVISION = 17
 
 
 def transcript_key(settings: Settings) -> str:

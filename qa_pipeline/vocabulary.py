@@ -18,6 +18,7 @@ wrong kind that sounds alike or close (``context_corrections``):
   (人民币, 人次, 人均 and head counts outside money talk stay);
 - a time of day heard as the numeral 五 after a date or a day: 「五号下五」 → 「五号下午」
   (上午, 中午, 下午; 上五十 and 下五个单 stay numbers);
+- 星期 heard as 新七 before the day: 「新74上午」 → 「星期4上午」 (新712 stays);
 - 是 heard as 十 before an amount or a date, where the 十 makes it no number as said:
   「话费十八十二元」 → 「话费是八十二元」 (十八岁, 十二万, 十二十三号 stay).
 
@@ -52,6 +53,9 @@ _CLAUSE_END = re.compile(r"[。！？!?；;，、：:\s]|,(?![0-9])")
 _DAY_THEN_WU = re.compile(r"(?:[号日天]|周[一二三四五六日天]|星期[一二三四五六日天])[上下中]([五5])"
                           r"(?![0-9十百千万亿个节次张位单件份台笔条块元点])")
 
+# 星期 (xing qi) heard as a 星-sounding character and the numeral 七 before the day: 「星期四上午」 →
+# 「新74上午」, 「信七二」. Only before one weekday numeral that no other numeral follows.
+_WEEK_HEARD_AS_SEVEN = re.compile(r"[星新信兴心欣辛][7七](?=[1-6一二三四五六日天](?![0-9零〇幺一二两三四五六七八九十百千万]))")
 
 # 是 heard as 十 before an amount or a date: 「话费十八十二元」 (是八十二元) is no number as said, the
 # same run without its 十 is one exact number (``itn``), and a measure word follows. Not after a
@@ -167,8 +171,8 @@ class VocabularyCorrector:
 def context_corrections(text: str) -> list[Correction]:
     """Rewrites that read the words around them (see the module docstring).
 
-    >>> [(c.start, c.heard, c.term) for c in context_corrections("话费是三百人，我们两人，十二号下五三点")]
-    [(5, '人', '元'), (16, '五', '午')]
+    >>> [(c.start, c.heard, c.term) for c in context_corrections("话费是三百人，我们两人，十二号下五三点，新74上门")]
+    [(5, '人', '元'), (16, '五', '午'), (20, '新7', '星期')]
     >>> [(c.start, c.heard, c.term) for c in context_corrections("话费十八十二元，费用十二千零七十九元")]
     [(2, '十', '是'), (10, '十', '是')]
     >>> context_corrections("一共三百人报名，价格五十人民币，上五十个，十五六个，是十八十二元，十二十三号，十二千福")
@@ -181,6 +185,8 @@ def context_corrections(text: str) -> list[Correction]:
             found.append(Correction(match.start(1), "人", "元"))
     for match in _DAY_THEN_WU.finditer(text):
         found.append(Correction(match.start(1), match.group(1), "午"))
+    for match in _WEEK_HEARD_AS_SEVEN.finditer(text):
+        found.append(Correction(match.start(), match.group(0), "星期"))
     # Read after the rewrites above (「费用十八十四人」: 元 heard as 人 too); they keep the length.
     for match in _SHI_THEN_NUMBER.finditer(_applied(text, found)):
         run = match.group(0)

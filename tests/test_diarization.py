@@ -34,6 +34,7 @@ from qa_pipeline.roles import (
     VoiceEvidence,
     assign_roles,
     detect_agent_speakers,
+    sentences,
     speaks_as_two_parties,
     split_by_content,
     voice_evidence,
@@ -486,15 +487,52 @@ def test_one_voice_that_talks_only_like_the_agent_is_the_agent() -> None:
     assert any("talks only like the agent" in warning for warning in labelled.warnings)
 
 
-@pytest.mark.parametrize("customer_says", ["你说吧", "我想问一下", "喂"])
-def test_one_voice_with_any_customer_talk_keeps_unknown_roles(customer_says) -> None:
-    # The customer's words inside the one voice: both parties may be in it.
+def test_one_voice_with_customer_talk_it_cannot_set_apart_keeps_unknown_roles() -> None:
+    # A customer's 你 inside the one voice, with no customer phrase to cut it out by (Whisper writes
+    # the agent's 您 so too): both parties may be in it, and neither is named.
     one_voice = _mono((0.5, "spk0", "您好，我是百货通快递的客服，现在有一个优惠活动，您有兴趣了解一下吗？"),
-                      (9.6, "spk0", f"{customer_says}好的打扰您了祝您生活愉快再见"))
+                      (9.6, "spk0", "你说吧好的打扰您了祝您生活愉快再见"))
 
     labelled = assign_roles(one_voice, diarization=ONE_VOICE)
 
     assert {t.role for t in labelled.turns} == {Role.UNKNOWN} and labelled.roles.source == "none"
+
+
+@pytest.mark.parametrize("customer_says", ["我想问一下", "喂"])
+def test_customer_words_run_into_the_agents_sentence_are_cut_out(customer_says) -> None:
+    # Talk-over: the customer's words and the agent's goodbye in one sentence, no full stop and
+    # too short a pause to end one. The customer phrase sets the customer's piece apart.
+    one_voice = transcript(_run_on(0.5, ("您好，我是百货通快递的客服，现在有一个优惠活动，您有兴趣了解一下吗？", 0.0)),
+                           _run_on(9.6, (customer_says, 0.2), ("好的打扰您了祝您生活愉快再见", 0.0)), num_channels=1)
+
+    labelled = assign_roles(one_voice, diarization=ONE_VOICE)
+
+    assert [(t.text, t.role) for t in labelled.turns] == [
+        (one_voice.turns[0].text, Role.AGENT), (customer_says, Role.CUSTOMER), ("好的打扰您了祝您生活愉快再见", Role.AGENT)]
+
+
+def test_a_customer_question_and_the_agents_answer_run_together_are_two_parties() -> None:
+    # The agent answers before the customer has finished: Whisper writes one sentence whose agent
+    # and customer cues cancel out (the whole reads as neither party's more than the other's).
+    both = _run_on(8.0, ("您好我的保单号是六八五二六一七二七九想问一下理赔进度", 0.2), ("我帮您查询一下", 0.0))
+    one_voice = transcript(_run_on(0.5, ("您好平和人寿工号七零二七很高兴为您服务请问有什么可以帮您", 0.0)), both,
+                           _run_on(24.5, ("感谢您的来电祝您生活愉快再见", 0.0)), num_channels=1)
+
+    labelled = assign_roles(one_voice, diarization=ONE_VOICE)
+
+    assert [(t.text, t.role) for t in labelled.turns] == [
+        ("您好平和人寿工号七零二七很高兴为您服务请问有什么可以帮您", Role.AGENT),
+        ("您好我的保单号是六八五二六一七二七九想问一下理赔进度", Role.CUSTOMER), ("我帮您查询一下", Role.AGENT),
+        ("感谢您的来电祝您生活愉快再见", Role.AGENT)]
+
+
+def test_a_pause_after_a_possessive_does_not_end_the_sentence() -> None:
+    # The agent pauses inside 「我的｜工号是…」: 「…我的」 alone would read as a customer's words.
+    one_voice = transcript(_run_on(0.5, ("您好这边是长江银行我的", 0.8), ("工号是六九零八很高兴为您服务", 0.0)),
+                           _run_on(9.0, ("请问有什么可以帮您", 0.0)), num_channels=1)
+
+    assert len(sentences(one_voice.turns[0])) == 1
+    assert split_by_content(one_voice, ONE_VOICE) is None
 
 
 def test_one_voice_without_diarization_keeps_unknown_roles() -> None:

@@ -33,6 +33,8 @@ def builtin():
         ("学费7,210人", "学费7,210元"),
         ("我想预约六月四号上五的体检", "我想预约六月四号上午的体检"),
         ("师傅明天下五三点上门", "师傅明天下午三点上门"),
+        ("安排师傅新74上午上门", "安排师傅星期4上午上门"),  # 星期 heard as 新七
+        ("我想订信七二晚上的包间", "我想订星期二晚上的包间"),
         # 是 heard as 十 where the 十 makes the number impossible
         ("上个月的话费十八十二元", "上个月的话费是八十二元"),
         ("本月套餐费用十二千零七十九元", "本月套餐费用是二千零七十九元"),
@@ -59,6 +61,7 @@ def test_misheard_service_words_are_rewritten(builtin, heard, meant):
         "我明天下五个单，每天上五节课",  # 五 before a measure word is a number
         "我十八岁，十二万的车，十五六个人",  # numbers that start with 十
         "十二十三号都可以",  # two numbers in a row: the 12th or 13th
+        "坐新712路公交，长江银行七点开门",  # 新7 before more than one numeral; 行 is not 星
         "话费是十八十二元",  # 是 was heard: the 十 is something else
         "八十三元十二千福",  # no amount follows: the 十 is something else (需要先付)
     ],

@@ -251,11 +251,10 @@ def _sides_of_sentence(sentence: Turn) -> list[tuple[Turn, bool]]:
     下」), there is no pause and no full stop between them, and Whisper writes one sentence whose
     cues cancel out. It is cut at the word boundary where one side talks like a customer (a
     customer phrase, more customer talk than agent talk, at most a trace of agent phrases; 你
-    alone is not enough, Whisper writes the agent's 您 so too)
-    and the other like the agent (``_PIECE_AGENT_EVIDENCE`` of agent phrases and 您, no customer
-    phrase or 你): the boundary that sets their cues furthest apart, and of those the one at the
-    longest pause. Never inside a word of jieba's dictionary, nor after a possessive
-    (「我的｜工号是…」: the agent's own words).
+    alone is not enough, Whisper writes the agent's 您 so too) and the other like the agent
+    (``_PIECE_AGENT_EVIDENCE`` of agent phrases and 您, no customer phrase or 你): the boundary
+    that sets their cues furthest apart, and of those the one at the longest pause. Never inside
+    a word of jieba's dictionary, nor after a possessive (「我的｜工号是…」: the agent's own words).
     """
     whole = [(sentence, _talks_like_customer(voice_evidence(sentence.text)))]
     words = sentence.words

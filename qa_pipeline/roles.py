@@ -256,16 +256,18 @@ def _sides_of_sentence(sentence: Turn) -> list[tuple[Turn, bool]]:
     that sets their cues furthest apart, and of those the one at the longest pause. Never inside
     a word of jieba's dictionary, nor after a possessive (「我的｜工号是…」: the agent's own words).
     """
-    whole = [(sentence, _talks_like_customer(voice_evidence(sentence.text)))]
     words = sentence.words
-    joined = joined_in_words([word.text for word in words])
+    pieces = [word.text for word in words]
+    joined = joined_in_words(pieces)
+    text, head_length = "".join(pieces), 0
     best: tuple[int, bool] | None = None
     best_rank = (0.0, 0.0)
     for cut in range(1, len(words)):
-        head_text = "".join(word.text for word in words[:cut])
+        head_length += len(pieces[cut - 1])
+        head_text = text[:head_length]
         if joined[cut - 1] or _OPEN_POSSESSIVE.search(head_text):
             continue
-        head, tail = voice_evidence(head_text), voice_evidence("".join(word.text for word in words[cut:]))
+        head, tail = voice_evidence(head_text), voice_evidence(text[head_length:])
         for customer_first in (True, False):
             customer, agent = (head, tail) if customer_first else (tail, head)
             if _is_customer_piece(customer) and _is_agent_piece(agent):
@@ -275,7 +277,7 @@ def _sides_of_sentence(sentence: Turn) -> list[tuple[Turn, bool]]:
                 if best is None or rank > best_rank:
                     best, best_rank = (cut, customer_first), rank
     if best is None:
-        return whole
+        return [(sentence, _talks_like_customer(voice_evidence(sentence.text)))]
     cut, customer_first = best
     head_turn = turn_of_words(sentence, words[:cut], start_s=sentence.start_s)
     tail_turn = turn_of_words(sentence, words[cut:], start_s=said_span(words[cut])[0])
@@ -283,7 +285,7 @@ def _sides_of_sentence(sentence: Turn) -> list[tuple[Turn, bool]]:
 
 
 def _is_customer_piece(voice: VoiceEvidence) -> bool:
-    return voice.customer_cues > 0 and _talks_like_customer(voice) and voice.agent_cues <= _AGENT_TRACE
+    return voice.customer_cues > 0 and _talks_as_the_customer(voice)
 
 
 def _is_agent_piece(voice: VoiceEvidence) -> bool:
@@ -393,8 +395,13 @@ def speaks_as_two_parties(first: VoiceEvidence, second: VoiceEvidence) -> bool:
     one and the closing in the other, or a customer's questions in both.
     """
     agent, other = sorted((first, second), key=_agent_score, reverse=True)
-    return (_agent_score(agent) >= _AGENT_EVIDENCE and other.agent_cues <= _AGENT_TRACE
-            and _talks_like_customer(other))
+    return _agent_score(agent) >= _AGENT_EVIDENCE and _talks_as_the_customer(other)
+
+
+def _talks_as_the_customer(voice: VoiceEvidence) -> bool:
+    """Whether a voice (or a piece of a sentence) is the customer's side of two parties: at most a
+    trace of agent phrases (``_AGENT_TRACE``) and more customer talk than agent talk."""
+    return voice.agent_cues <= _AGENT_TRACE and _talks_like_customer(voice)
 
 
 def _talks_like_customer(voice: VoiceEvidence) -> bool:

@@ -36,6 +36,9 @@ MIN_WINDOW_S = 0.4  # shorter speech regions are too short to embed on their own
 MAX_WINDOWS = 3000  # clustering is quadratic: long recordings get a longer hop
 MIN_CANDIDATE_VOICE_S = 1.0  # each voice of a split offered to role detection speaks this long
 MAX_CANDIDATES = 4  # splits offered to role detection, the most distinct first
+# Speech regions shorter than this embed too poorly to place a voice by: the second k = 2 split
+# (``_two_voices``) is fitted without them (they are still labelled).
+MIN_FIT_REGION_S = 0.8
 
 
 class Diarizer(Protocol):
@@ -183,32 +186,34 @@ def cluster_embeddings(embeddings: np.ndarray, windows: np.ndarray, settings: Di
     from the third voice on); otherwise the last k that passed stands (1 if none). One voice
     split in two gives either a sliver of speech or two close centroids; a third voice must stand
     out more, because k-means readily splits the talkative party of a two-party call, or sets
-    short replies of both parties apart (too short to embed well).
+    short replies of both parties apart (too short to embed well). For the same reason, k = 2
+    is fitted a second way, by speech region rather than by window, and that split is taken
+    where it sets the voices further apart (``_two_voices``).
     """
     return _cluster(embeddings, windows, settings)[0]
 
 
 def _cluster(embeddings: np.ndarray, windows: np.ndarray,
              settings: DiarizationSettings) -> tuple[np.ndarray, list[np.ndarray]]:
-    """``cluster_embeddings``' labels, and, when they hold one voice or two barely apart
-    (``content_check_distance``), other two-voice labels for what is said to decide
-    (``_two_voice_candidates``)."""
+    """``cluster_embeddings``' labels, and, when they hold one voice, or two barely apart
+    (``content_check_distance``) or one of them heard under ``min_speaker_s``, other two-voice
+    labels for what is said to decide (``_two_voice_candidates``)."""
     from sklearn.cluster import KMeans  # noqa: PLC0415
 
     smoothed = _smooth_within_regions(embeddings, windows[:, 2])
     speech_s = _speech_per_window(windows)
     labels = np.zeros(len(smoothed), dtype=int)
     two_voices = labels
+    other_two = None
     for k in range(2, min(settings.max_speakers, len(smoothed)) + 1):
-        candidate = KMeans(n_clusters=k, n_init=5, random_state=0).fit_predict(smoothed)
         if k == 2:
+            candidate, other_two, apart = _two_voices(smoothed, windows, speech_s, settings)
             two_voices = candidate
-        voices = sorted(set(candidate))
-        needed_s = settings.min_speaker_s if k == 2 else settings.min_extra_speaker_s
-        enough_speech = min(speech_s[candidate == v].sum() for v in voices) >= needed_s
-        closest = min(_centroid_distance(smoothed, candidate, a, b) for a in voices for b in voices if a < b)
-        needed = settings.split_distance if k == 2 else settings.extra_voice_distance
-        if len(voices) < k or not enough_speech or closest < needed:
+        else:
+            candidate = KMeans(n_clusters=k, n_init=5, random_state=0).fit_predict(smoothed)
+            apart = _voices_apart(smoothed, candidate, k, speech_s, settings.min_extra_speaker_s,
+                                  settings.extra_voice_distance)
+        if not apart:
             if k <= settings.min_speakers:  # told how many there are at least: take them
                 labels = candidate
                 continue
@@ -217,18 +222,75 @@ def _cluster(embeddings: np.ndarray, windows: np.ndarray,
     voices = sorted(set(labels))
     if settings.max_speakers < 2 or len(smoothed) < 3 or len(voices) > 2:
         return labels, []
-    if len(voices) == 2 and _centroid_distance(smoothed, labels, *voices) >= settings.content_check_distance:
-        return labels, []
-    return labels, _two_voice_candidates(smoothed, speech_s, two_voices, besides=labels)
+    if len(voices) == 2 and _voices_apart(smoothed, labels, 2, speech_s, settings.min_speaker_s,
+                                          settings.content_check_distance):
+        return labels, []  # two voices clearly apart, each heard at length: what they say is not checked
+    return labels, _two_voice_candidates(smoothed, speech_s, two_voices, other_two, besides=labels)
+
+
+def _two_voices(smoothed: np.ndarray, windows: np.ndarray, speech_s: np.ndarray,
+                settings: DiarizationSettings) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    """The two voices k = 2 finds, the other split it tried (None if it had just one), and
+    whether those two voices are apart enough to be two parties.
+
+    Two k-means splits are fitted:
+    - over every window. A long stretch of one party has many windows, so on a call where one
+      party does most of the talking, this split often halves that party and leaves the other,
+      who only answers briefly, inside one of the halves;
+    - over the windows of speech regions at least ``MIN_FIT_REGION_S`` long, each region weighing
+      the square root of its length (shared among its windows), so that every answer counts, not
+      only every second. Regions too short to embed well are left out of the fit (together they
+      would form a voice of their own), and all windows are then labelled by it.
+
+    The first decides whether there are two voices: each with ``min_speaker_s`` of speech,
+    ``split_distance`` apart (where it finds one, the second is not used at all). Only then is the
+    second taken instead, where its voices are further apart, each with ``min_speaker_s`` of
+    speech, or at least ``MIN_CANDIDATE_VOICE_S`` where they are clearly apart
+    (``content_check_distance``): a party who only says 「喂」「嗯」「好的」. Such a quiet voice is
+    heard too briefly to be sure of, so what the two say is still checked (``_cluster``).
+    Otherwise the second is one more split for role detection to try.
+    """
+    from sklearn.cluster import KMeans  # noqa: PLC0415
+
+    every_window = KMeans(n_clusters=2, n_init=5, random_state=0).fit_predict(smoothed)
+    apart = _voices_apart(smoothed, every_window, 2, speech_s, settings.min_speaker_s, settings.split_distance)
+    region_s = _region_length_per_window(windows)
+    weights = speech_s / np.sqrt(region_s)  # sqrt(region length) shared among its windows
+    fitted = region_s >= MIN_FIT_REGION_S
+    if fitted.sum() < 2:
+        return every_window, None, apart
+    by_region = KMeans(n_clusters=2, n_init=5, random_state=0).fit(smoothed[fitted], sample_weight=weights[fitted])
+    per_region = by_region.predict(smoothed)
+    if len(set(per_region)) < 2 or _same_partition(per_region, every_window):
+        return every_window, None, apart
+    if not apart:
+        return every_window, None, False
+    distance = _centroid_distance(smoothed, per_region, 0, 1)
+    quiet_s = MIN_CANDIDATE_VOICE_S if distance >= settings.content_check_distance else settings.min_speaker_s
+    if (distance > _centroid_distance(smoothed, every_window, 0, 1)
+            and _voices_apart(smoothed, per_region, 2, speech_s, quiet_s, settings.split_distance)):
+        return per_region, every_window, True
+    return every_window, per_region, True
+
+
+def _voices_apart(smoothed: np.ndarray, labels: np.ndarray, k: int, speech_s: np.ndarray,
+                  min_voice_s: float, min_distance: float) -> bool:
+    """Whether ``labels`` hold ``k`` voices, each with ``min_voice_s`` of speech, every two at
+    least ``min_distance`` apart (cosine distance of their centroids)."""
+    voices = sorted(set(labels))
+    return (len(voices) == k and min(speech_s[labels == v].sum() for v in voices) >= min_voice_s
+            and min(_centroid_distance(smoothed, labels, a, b) for a in voices for b in voices if a < b) >= min_distance)
 
 
 def _two_voice_candidates(smoothed: np.ndarray, speech_s: np.ndarray, two: np.ndarray,
+                          other_two: np.ndarray | None = None,
                           besides: np.ndarray | None = None) -> list[np.ndarray]:
     """Splits into two of the voice (or two close voices, ``besides``: those are not offered
     again) that clustering kept, for role detection to take or leave by what the two sides say,
     the most distinct two voices first (cosine distance of their centroids).
 
-    The splits: k-means' two voices (``two``, from ``_cluster``), and each of its three and of
+    The splits: k-means' two voices (``two``, from ``_cluster``, and ``other_two``, the other
+    split ``_two_voices`` tried), and each of its three and of
     its four voices against the rest (the first three of these are its three voices with two
     merged). k = 2 on a call where one party says little tends to halve the talkative one; the
     quiet party is then one of the three or four voices. Each voice of a split has at least
@@ -236,7 +298,7 @@ def _two_voice_candidates(smoothed: np.ndarray, speech_s: np.ndarray, two: np.nd
     """
     from sklearn.cluster import KMeans  # noqa: PLC0415
 
-    splits = [two]
+    splits = [two] if other_two is None else [two, other_two]
     for k in (3, 4):
         if len(smoothed) <= k:
             break
@@ -266,12 +328,18 @@ def _centroid_distance(embeddings: np.ndarray, labels: np.ndarray, a: int, b: in
 def _speech_per_window(windows: np.ndarray) -> np.ndarray:
     """Seconds of speech each window stands for: its region's length shared among its windows."""
     regions = windows[:, 2].astype(int)
-    weights = np.zeros(len(windows))
+    windows_in_region = np.bincount(regions)[regions]
+    return _region_length_per_window(windows) / windows_in_region
+
+
+def _region_length_per_window(windows: np.ndarray) -> np.ndarray:
+    """The length (seconds) of each window's speech region, from its first window's start to its last's end."""
+    regions = windows[:, 2].astype(int)
+    lengths = np.zeros(len(windows))
     for region in set(regions):
         members = regions == region
-        length_s = windows[members, 1].max() - windows[members, 0].min()
-        weights[members] = length_s / members.sum()
-    return weights
+        lengths[members] = windows[members, 1].max() - windows[members, 0].min()
+    return lengths
 
 
 def _smooth_within_regions(embeddings: np.ndarray, regions: np.ndarray, width: int = 1) -> np.ndarray:

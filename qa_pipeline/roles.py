@@ -12,7 +12,9 @@ or more speakers (a transfer), every speaker who talks like an agent is one. Whe
 heard one voice, or two it could barely tell apart whose words do not show an agent and a
 customer, the first of its other splits into two where one side talks like the agent and the
 other like a customer is taken (``split_by_content``): voices too alike to tell apart by sound,
-or a party who says too little to be sure of, are told apart by what they say. Where sound heard
+or a party who says too little to be sure of, are told apart by what they say. Where sound's two
+voices already talk as agent and customer, another split is taken only if it places their words
+better (the agent's 工号 that sound heard in the customer's voice goes back). Where sound heard
 one voice and none of its splits does, its sentences are sorted by what each says
 (``split_by_sentences``). One voice left that says agent phrases and nothing of a customer's is
 the agent (``_lone_agent``): a customer who spoke only over the agent is not heard apart, and
@@ -71,6 +73,9 @@ _AGENT_TRACE = 1.5
 _PIECE_AGENT_EVIDENCE = 1.0
 # A sentence that ends with a possessive (我的, 您的, 我们的) goes on after a pause: 「我的｜工号是…」.
 _OPEN_POSSESSIVE = re.compile(r"[我您你他她]们?的$")
+# A split replaces two voices that already show two parties only if it moves this much more of
+# their cues to the right side (one agent phrase's worth), and none to the wrong one.
+_BETTER_PLACED_CUES = 1.0
 _SECOND_AGENT_MARGIN = 3.0  # agent cues over customer cues for a further speaker to count as an agent
 LOW_ROLE_CONFIDENCE = 0.6  # below this, the guess is flagged for a human
 
@@ -178,29 +183,67 @@ class ContentSplit(NamedTuple):
 def split_by_content(transcript: Transcript, diarization: Diarization) -> ContentSplit | None:
     """The mono transcript cut by the first of the diarization's ``two_voice_splits`` whose two
     voices say what shows two parties (``speaks_as_two_parties``); None when there is none, or
-    when the transcript already has two such voices (sound and content agree) or more than two.
+    when the transcript has more than two voices.
 
     Where sound kept two voices, the cut must also leave its customer side at least the customer
     talk that sound's less agent-like voice had: a few agent words heard in the customer's voice
     fail the check too, and a cut that then sets apart a smaller piece of the customer's talk is
     worse than what sound found.
 
+    Where sound's two voices already show two parties, a split is taken only if it places the
+    cues better (``_places_cues_better``): the agent's 工号 that sound heard in the customer's
+    voice goes back to the agent, and nothing moves the wrong way.
+
     Where no split does, and sound kept one voice or two that both talk like the agent (one
     party heard as two, the other hidden in one of them), the turns are cut sentence by sentence
     (``split_by_sentences``)."""
     kept = _voices(transcript.turns)
-    if len(kept) > 2 or (len(kept) == 2 and speaks_as_two_parties(*kept)):
+    if len(kept) > 2:
         return None
+    sound_agrees = len(kept) == 2 and speaks_as_two_parties(*kept)
     for segments in diarization.two_voice_splits:
         split = Diarization(segments=segments, num_speakers=2, method=diarization.method)
-        turns = [piece for turn in transcript.turns for piece in split_by_speaker(turn, split)]
+        turns = _join_abutting([piece for turn in transcript.turns for piece in split_by_speaker(turn, split)])
         voices = _voices(turns)
-        if len(voices) == 2 and speaks_as_two_parties(*voices):
-            if len(kept) == 2 and _customer_side_talk(voices) < _customer_side_talk(kept):
-                return None
-            return ContentSplit(transcript.model_copy(update={"turns": tuple(turns)}), segments)
+        if len(voices) != 2 or not speaks_as_two_parties(*voices):
+            continue
+        if sound_agrees and not _places_cues_better(voices, kept):
+            continue
+        if len(kept) == 2 and _customer_side_talk(voices) < _customer_side_talk(kept):
+            return None
+        return ContentSplit(transcript.model_copy(update={"turns": tuple(turns)}), segments)
+    if sound_agrees:
+        return None
     one_party = len(kept) == 1 or all(_agent_score(voice) >= _AGENT_EVIDENCE for voice in kept)
     return split_by_sentences(transcript, diarization) if one_party else None
+
+
+def _join_abutting(turns: Sequence[Turn]) -> list[Turn]:
+    """Consecutive turns of one speaker with no gap between them as one turn: sound's first split
+    cut them apart (「…回访专员工」「号六零零一」), and the split now taken gives both to one voice."""
+    joined: list[Turn] = []
+    for turn in turns:
+        previous = joined[-1] if joined else None
+        if (previous is not None and previous.speaker == turn.speaker and previous.channel == turn.channel
+                and previous.words and turn.words and turn.start_s - previous.end_s < 1e-3):
+            confidences = [c for c in (previous.diarization_confidence, turn.diarization_confidence) if c is not None]
+            joined[-1] = turn_of_words(previous, previous.words + turn.words, start_s=previous.start_s,
+                                       diarization_confidence=min(confidences) if confidences else None)
+        else:
+            joined.append(turn)
+    return joined
+
+
+def _places_cues_better(voices: Sequence[VoiceEvidence], kept: Sequence[VoiceEvidence]) -> bool:
+    """Whether two voices hold their cues better than ``kept`` (two voices that show two parties
+    too): no less agent talk on the agent's side nor customer talk on the customer's, no more of
+    either on the wrong side, and at least ``_BETTER_PLACED_CUES`` more in all on the right sides."""
+    def sides(pair: Sequence[VoiceEvidence]) -> tuple[float, float, float, float]:
+        agent, customer = sorted(pair, key=_agent_score, reverse=True)
+        return _agent_score(agent), _customer_talk(customer), -_agent_score(customer), -_customer_talk(agent)
+
+    gains = [new - old for new, old in zip(sides(voices), sides(kept))]
+    return min(gains) >= 0 and sum(gains) >= _BETTER_PLACED_CUES
 
 
 def split_by_sentences(transcript: Transcript, diarization: Diarization) -> ContentSplit | None:

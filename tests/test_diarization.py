@@ -15,6 +15,7 @@ from audio_factory import tone, write_audio
 from conftest import SAMPLES_DIR, FakeTranscriber, segment
 from pyannote.core import Annotation, Segment
 from pyannote.metrics.diarization import DiarizationErrorRate
+from sklearn.cluster import KMeans
 from transcripts import transcript, turn
 
 from qa_pipeline.audio import DecodedAudio, read_recording
@@ -170,6 +171,41 @@ def test_a_quiet_party_is_offered_apart_and_a_sliver_is_not() -> None:
     labels, candidates = _cluster(embeddings[:31], windows[:31], DiarizationSettings())  # 0.5 s: a sliver
     assert len(set(labels)) == 1
     assert not any(c[30] not in c[:30] for c in candidates)  # never set apart (halves of the other may be)
+
+
+@pytest.mark.parametrize("answers", [5, 2])  # 5 s of the customer's speech; 2 s, under min_speaker_s
+def test_a_party_who_only_answers_briefly_is_not_lost_inside_a_halved_talkative_one(answers) -> None:
+    # The agent talks in six long stretches (3.75 s, 10 windows each), in two manners a little
+    # apart; the customer answers a few times (1 s, one window each), in a voice further away.
+    rng = np.random.default_rng(3)
+    manner_a, manner_b, customer = (_normalize(v) for v in rng.normal(size=(3, 256)))
+    manner_b = _normalize(manner_a + 0.55 * manner_b)  # about 0.13 from manner_a (cosine)
+    customer = _normalize(manner_a + 1.2 * customer)  # about 0.36 from manner_a
+    speakers: list[np.ndarray] = []
+    windows: list[tuple[float, float, int]] = []  # start_s, end_s, speech region
+    start_s, region = 0.0, 0
+    for stretch in range(6):
+        windows += [(start_s + 0.25 * i, start_s + 0.25 * i + 1.5, region) for i in range(10)]
+        speakers += [manner_a if stretch % 2 else manner_b] * 10
+        start_s, region = start_s + 5.0, region + 1
+        if stretch < answers:
+            windows.append((start_s, start_s + 1.0, region))
+            speakers.append(customer)
+            start_s, region = start_s + 2.0, region + 1
+    embeddings = np.stack([_normalize(v + rng.normal(scale=0.02, size=256)) for v in speakers])
+    is_customer = np.array([v is customer for v in speakers])
+    halves = KMeans(n_clusters=2, n_init=5, random_state=0).fit_predict(embeddings)
+    assert len(set(halves[~is_customer])) == 2  # k-means over every window halves the agent
+
+    settings = DiarizationSettings()
+    assert (answers * 1.0 < settings.min_speaker_s) == (answers == 2)
+
+    labels, candidates = _cluster(embeddings, np.array(windows), settings)
+
+    assert len(set(labels)) == 2
+    assert len(set(labels[is_customer])) == len(set(labels[~is_customer])) == 1
+    # A voice heard for only 2 s is not sure enough: what the two say is still checked.
+    assert bool(candidates) == (answers == 2)
 
 
 @pytest.mark.parametrize(("third_voice_windows", "voices"), [(8, 2), (16, 3)])  # 4 s, 8 s of speech
@@ -576,6 +612,57 @@ def test_two_voices_that_talk_as_agent_and_customer_are_kept_as_sound_found_them
     assert [(t.speaker, t.role) for t in labelled.turns] == [
         ("spk0", Role.AGENT), ("spk1", Role.CUSTOMER), ("spk0", Role.AGENT)]
     assert not any("what they say" in warning for warning in labelled.warnings)
+
+
+def test_two_voices_that_talk_as_two_parties_take_a_split_that_places_the_agents_words_better() -> None:
+    # Sound heard the agent's 「好的请您稍等」 in the customer's voice: the two voices still talk as
+    # agent and customer (请您稍等 is a weak cue that customers say too). Of sound's other splits,
+    # the first gives it back to the agent but also hands the customer's 「那我的卡呢」 over; the
+    # second moves it alone.
+    by_sound = _mono((0.5, "spk0", "您好工号一零二四很高兴为您服务"), (5.0, "spk1", "我想问一下我的账单"),
+                     (8.0, "spk1", "好的请您稍等"), (10.0, "spk1", "那我的卡呢"), (15.0, "spk0", "感谢您的来电祝您生活愉快"))
+
+    def cut(*edges: tuple[float, str]) -> tuple[SpeakerSegment, ...]:
+        ends = [start for start, _ in edges[1:]] + [30.0]
+        return tuple(SpeakerSegment(start_s=start, end_s=end, speaker=speaker) for (start, speaker), end in zip(edges, ends))
+
+    sound = Diarization(segments=cut((0.0, "spk0"), (4.5, "spk1"), (13.0, "spk0")), num_speakers=2, method="embedding",
+                        two_voice_splits=(cut((0.0, "spk0"), (4.5, "spk1"), (7.5, "spk0")),
+                                          cut((0.0, "spk0"), (4.5, "spk1"), (7.5, "spk0"), (9.8, "spk1"), (13.0, "spk0"))))
+    assert speaks_as_two_parties(*[voice_evidence("".join(t.text for t in by_sound.turns if t.speaker == speaker))
+                                   for speaker in ("spk0", "spk1")])
+
+    labelled = assign_roles(by_sound, diarization=sound)
+
+    assert [(t.text, t.role) for t in labelled.turns] == [
+        ("您好工号一零二四很高兴为您服务", Role.AGENT), ("我想问一下我的账单", Role.CUSTOMER), ("好的请您稍等", Role.AGENT),
+        ("那我的卡呢", Role.CUSTOMER), ("感谢您的来电祝您生活愉快", Role.AGENT)]
+    assert split_by_content(by_sound, sound).segments == sound.two_voice_splits[1]
+
+
+def test_a_sentence_sound_cut_in_two_is_one_turn_again_when_the_split_taken_joins_it() -> None:
+    # Sound's split cut the agent's sentence inside 工号 and gave 「号六零零一请问是王先生吗」 to the
+    # customer's voice; the split taken gives it back, and the sentence is one turn, 工号 whole.
+    def cut(*edges: tuple[float, str]) -> tuple[SpeakerSegment, ...]:
+        ends = [start for start, _ in edges[1:]] + [20.0]
+        return tuple(SpeakerSegment(start_s=start, end_s=end, speaker=speaker) for (start, speaker), end in zip(edges, ends))
+
+    sentence = turn(2.0, Role.UNKNOWN, "你好我是安心保险的回访专员工号六零零一请问是王先生吗", channel=0)
+    where_hao_starts = sentence.words[14].start_s
+    sound = Diarization(segments=cut((0.0, "spk0"), (1.9, "spk1"), (where_hao_starts, "spk0"), (10.5, "spk1")),
+                        num_speakers=2, method="embedding",
+                        two_voice_splits=(cut((0.0, "spk0"), (1.9, "spk1"), (8.5, "spk0"), (10.5, "spk1")),))
+    by_sound = _mono((0.2, "spk0", "喂你好"), (9.0, "spk0", "是我"), (11.0, "spk1", "感谢您的来电祝您生活愉快"))
+    by_sound = by_sound.model_copy(update={"turns": tuple(sorted(
+        by_sound.turns + tuple(split_by_speaker(sentence, sound)), key=lambda t: t.start_s))})
+    assert [t.text for t in by_sound.turns][1:3] == ["你好我是安心保险的回访专员工", "号六零零一请问是王先生吗"]
+
+    labelled = assign_roles(by_sound, diarization=sound)
+
+    assert [(t.text, t.role) for t in labelled.turns] == [
+        ("喂你好", Role.CUSTOMER), ("你好我是安心保险的回访专员工号六零零一请问是王先生吗", Role.AGENT),
+        ("是我", Role.CUSTOMER), ("感谢您的来电祝您生活愉快", Role.AGENT)]
+    assert labelled.turns[1].start_s == 2.0 and labelled.turns[1].end_s == sentence.end_s
 
 
 def test_a_recut_that_loses_customer_talk_is_not_taken() -> None:

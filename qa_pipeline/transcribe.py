@@ -143,8 +143,10 @@ def transcribe_recording(
 # as said (十八千五百 → 十8500); 您好 is no 您 of address; two mono voices that both talk like
 # the agent are sorted sentence by sentence (roles.split_by_content). 17: 星期 heard as 新七 is
 # rewritten; on mono, a sentence talk-over ran both parties into is cut in two, and a pause after
-# a possessive (我的｜工号是) ends no sentence (roles._sides_of_sentence, roles.sentences).
-TRANSCRIPT_REVISION = 17
+# a possessive (我的｜工号是) ends no sentence (roles._sides_of_sentence, roles.sentences). 18: on
+# mono, k = 2 is also fitted by speech region (diarization._two_voices), and a split that places
+# the cues better replaces two voices that already talk as two parties (roles.split_by_content).
+TRANSCRIPT_REVISION = 18
 
 
 def transcript_key(settings: Settings) -> str:

@@ -253,18 +253,17 @@ def _two_voices(smoothed: np.ndarray, windows: np.ndarray, speech_s: np.ndarray,
     from sklearn.cluster import KMeans  # noqa: PLC0415
 
     every_window = KMeans(n_clusters=2, n_init=5, random_state=0).fit_predict(smoothed)
-    apart = _voices_apart(smoothed, every_window, 2, speech_s, settings.min_speaker_s, settings.split_distance)
+    if not _voices_apart(smoothed, every_window, 2, speech_s, settings.min_speaker_s, settings.split_distance):
+        return every_window, None, False  # one voice: the second fit has no say
     region_s = _region_length_per_window(windows)
     weights = speech_s / np.sqrt(region_s)  # sqrt(region length) shared among its windows
     fitted = region_s >= MIN_FIT_REGION_S
     if fitted.sum() < 2:
-        return every_window, None, apart
+        return every_window, None, True
     by_region = KMeans(n_clusters=2, n_init=5, random_state=0).fit(smoothed[fitted], sample_weight=weights[fitted])
     per_region = by_region.predict(smoothed)
     if len(set(per_region)) < 2 or _same_partition(per_region, every_window):
-        return every_window, None, apart
-    if not apart:
-        return every_window, None, False
+        return every_window, None, True
     distance = _centroid_distance(smoothed, per_region, 0, 1)
     quiet_s = MIN_CANDIDATE_VOICE_S if distance >= settings.content_check_distance else settings.min_speaker_s
     if (distance > _centroid_distance(smoothed, every_window, 0, 1)

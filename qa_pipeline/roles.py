@@ -16,7 +16,10 @@ or a party who says too little to be sure of, are told apart by what they say. W
 voices already talk as agent and customer, another split is taken only if it places their words
 better (the agent's 工号 that sound heard in the customer's voice goes back). Where sound heard
 one voice and none of its splits does, its sentences are sorted by what each says
-(``split_by_sentences``). One voice left that says agent phrases and nothing of a customer's is
+(``split_by_sentences``). Where it heard two that are not agent and customer (voices too alike:
+the customer's question heard in the agent's voice), the sentences that read as the other
+party's move across, the rest keeping the voice sound heard them in
+(``move_sentences_across``). One voice left that says agent phrases and nothing of a customer's is
 the agent (``_lone_agent``): a customer who spoke only over the agent is not heard apart, and
 rules for the customer then have no turns to read.
 """
@@ -196,7 +199,11 @@ def split_by_content(transcript: Transcript, diarization: Diarization) -> Conten
 
     Where no split does, and sound kept one voice or two that both talk like the agent (one
     party heard as two, the other hidden in one of them), the turns are cut sentence by sentence
-    (``split_by_sentences``)."""
+    (``split_by_sentences``). Where it kept two voices of which one is not the agent's and the
+    other not a customer's (sound set voices too alike apart wrongly in places), a sentence cut
+    is taken if it places the cues better and its customer says a customer phrase: first the one
+    that moves only the sentences that read as the other party's (``move_sentences_across``),
+    else ``split_by_sentences``."""
     kept = _voices(transcript.turns)
     if len(kept) > 2:
         return None
@@ -214,8 +221,20 @@ def split_by_content(transcript: Transcript, diarization: Diarization) -> Conten
         return ContentSplit(transcript.model_copy(update={"turns": tuple(turns)}), segments)
     if sound_agrees:
         return None
-    one_party = len(kept) == 1 or all(_agent_score(voice) >= _AGENT_EVIDENCE for voice in kept)
-    return split_by_sentences(transcript, diarization) if one_party else None
+    if len(kept) == 1 or all(_agent_score(voice) >= _AGENT_EVIDENCE for voice in kept):
+        return split_by_sentences(transcript, diarization)
+    # Sound's two voices are neither an agent and a customer nor the agent heard as two: its
+    # split is wrong in places. A sentence-by-sentence cut is taken if it places the
+    # cues better and its customer says a customer phrase (a 你 alone in the agent's voice is as
+    # likely the agent's 您 as Whisper writes it: 「那就不打扰你了」): the cut that keeps sound's
+    # voice for the sentences what they say cannot place first, else the one that gives them
+    # all to the agent.
+    for cut in (move_sentences_across, split_by_sentences):
+        split = cut(transcript, diarization)
+        voices = _voices(split.transcript.turns) if split is not None else []
+        if voices and min(voices, key=_agent_score).customer_cues > 0 and _places_cues_better(voices, kept):
+            return split
+    return None
 
 
 def _join_abutting(turns: Sequence[Turn]) -> list[Turn]:
@@ -261,22 +280,13 @@ def split_by_sentences(transcript: Transcript, diarization: Diarization) -> Cont
     one side stays as it was. The diarization's segments are cut the same way: each stretch of
     speech goes to the side of the turn nearest it.
     """
-    sides: list[list[tuple[Turn, bool]]] = []  # per turn: its sentences (or pieces), each with whether it is the customer's
-    for turn in transcript.turns:
-        sides.append([side for sentence in sentences(turn) for side in _sides_of_sentence(sentence)])
+    sides = [_sentence_sides(turn) for turn in transcript.turns]
     is_customer = [customer for turn_sides in sides for _, customer in turn_sides]
     if not any(is_customer) or all(is_customer):
         return None
     name = {is_customer[0]: "spk0", not is_customer[0]: "spk1"}
-    split_turns: list[Turn] = []
-    for turn, turn_sides in zip(transcript.turns, sides):
-        if len({customer for _, customer in turn_sides}) == 1:
-            split_turns.append(turn.model_copy(update={"speaker": name[turn_sides[0][1]]}))
-            continue
-        for customer, run in groupby(turn_sides, key=lambda side: side[1]):  # one side's sentences in a row: one turn
-            run_sentences = [sentence for sentence, _ in run]
-            split_turns.append(turn_of_words(turn, [word for sentence in run_sentences for word in sentence.words],
-                                             start_s=run_sentences[0].start_s, speaker=name[customer]))
+    split_turns = [piece for turn, turn_sides in zip(transcript.turns, sides)
+                   for piece in _regrouped(turn, [(sentence, name[customer]) for sentence, customer in turn_sides])]
     voices = _voices(split_turns)
     # One party's sentences are short, and 「我看一下」 alone talks like a customer: the customer
     # side must say something only customers say (a customer phrase or 你), not only 我.
@@ -284,6 +294,59 @@ def split_by_sentences(transcript: Transcript, diarization: Diarization) -> Cont
         return None
     return ContentSplit(transcript.model_copy(update={"turns": tuple(split_turns)}),
                         _segments_by_turn(diarization.segments, split_turns), by_sentence=True)
+
+
+def move_sentences_across(transcript: Transcript, diarization: Diarization) -> ContentSplit | None:
+    """Sound's two voices with each sentence that reads as the other party's moved to the other
+    voice; None unless the two then speak as two parties (``speaks_as_two_parties``).
+
+    For two voices sound set apart wrongly in places (voices too alike for the encoder): the
+    customer's words heard in the agent's voice (a sentence whose customer talk outweighs its
+    agent talk, as ``split_by_sentences`` reads it) go to the other voice, and agent phrases heard
+    in the other voice (``_PIECE_AGENT_EVIDENCE`` of them and 您, nothing of a customer's) to the
+    agent's. The agent's voice is the one that says more agent phrases and 您. Every sentence
+    without such evidence (「好的」「明白了」, digits read out) keeps the voice sound gave it,
+    where ``split_by_sentences`` would give it to the agent.
+    """
+    speakers = list(dict.fromkeys(turn.speaker for turn in transcript.turns))
+    if len(speakers) != 2:
+        return None
+    voices = _voices(transcript.turns)
+    agent = speakers[0] if _agent_score(voices[0]) >= _agent_score(voices[1]) else speakers[1]
+    customer = speakers[1] if agent == speakers[0] else speakers[0]
+
+    def speaker_of(sentence: Turn, is_customer: bool, heard: str) -> str:
+        if is_customer:
+            return customer
+        return agent if _is_agent_piece(voice_evidence(sentence.text)) else heard
+
+    moved = _join_abutting([piece for turn in transcript.turns for piece in _regrouped(
+        turn, [(sentence, speaker_of(sentence, is_customer, turn.speaker))
+               for sentence, is_customer in _sentence_sides(turn)])])
+    voices = _voices(moved)
+    if len(voices) != 2 or not speaks_as_two_parties(*voices):
+        return None
+    return ContentSplit(transcript.model_copy(update={"turns": tuple(moved)}),
+                        _segments_by_turn(diarization.segments, moved), by_sentence=True)
+
+
+def _sentence_sides(turn: Turn) -> list[tuple[Turn, bool]]:
+    """A turn's sentences (or, where talk-over ran two parties into one, its pieces), each with
+    whether it is the customer's (``_sides_of_sentence``)."""
+    return [side for sentence in sentences(turn) for side in _sides_of_sentence(sentence)]
+
+
+def _regrouped(turn: Turn, pieces: Sequence[tuple[Turn, str]]) -> list[Turn]:
+    """``turn`` given to the speakers of its pieces: one speaker's pieces in a row are one turn;
+    a turn whose pieces all go to one speaker stays whole."""
+    if len({speaker for _, speaker in pieces}) == 1:
+        return [turn.model_copy(update={"speaker": pieces[0][1]})]
+    regrouped: list[Turn] = []
+    for speaker, run in groupby(pieces, key=lambda piece: piece[1]):
+        run_pieces = [piece for piece, _ in run]
+        regrouped.append(turn_of_words(turn, [word for piece in run_pieces for word in piece.words],
+                                       start_s=run_pieces[0].start_s, speaker=speaker))
+    return regrouped
 
 
 def _sides_of_sentence(sentence: Turn) -> list[tuple[Turn, bool]]:
@@ -420,8 +483,13 @@ class VoiceEvidence(NamedTuple):
 
 
 def voice_evidence(text: str) -> VoiceEvidence:
-    """The role evidence in ``text``."""
-    text = normalize_for_matching(text)
+    """The role evidence in ``text``. An agent phrase Whisper wrote with 你 for 您 (「祝你生活愉快」
+    「不打扰你了」, common on a mono mix) counts as the phrase, and its 你 as the agent's 您.
+
+    >>> voice_evidence("好的那就不打扰你了祝你生活愉快") == voice_evidence("好的那就不打扰您了祝您生活愉快")
+    True
+    """
+    text = _AGENT_PHRASES_WITH_NI.sub(lambda match: match.group().replace("你", "您"), normalize_for_matching(text))
     return VoiceEvidence(
         agent_cues=sum(weight * text.count(cue) for cue, weight in _NORMALIZED_AGENT_CUES.items()),
         customer_cues=sum(weight * text.count(cue) for cue, weight in _NORMALIZED_CUSTOMER_CUES.items()),
@@ -471,7 +539,8 @@ def _assign_speaker_roles(transcript: Transcript, metadata: CallMetadata, warnin
                           diarization: Diarization | None) -> Transcript:
     speakers = {turn.speaker for turn in transcript.turns}
     if len(speakers) <= 2 and diarization is not None and (split := split_by_content(transcript, diarization)):
-        heard = "could not tell apart" if len(speakers) < 2 else "could barely tell apart"
+        heard = ("could not tell apart" if len(speakers) < 2 else
+                 "could barely tell apart" if diarization.two_voice_splits else "set apart wrongly in places")
         how = "sentence by sentence, by what each says" if split.by_sentence else "by what they say"
         warnings.append(f"mono recording: two voices that sound alone {heard} were told apart {how} "
                         "(one talks like the agent, the other like a customer)")
@@ -611,4 +680,9 @@ def _with_roles(transcript: Transcript, assignment: RoleAssignment, warnings: li
 
 
 _NORMALIZED_AGENT_CUES = {normalize_for_matching(cue): weight for cue, weight in AGENT_CUES.items()}
+# Agent phrases with 您 as Whisper often writes them, with 你; not the ones a customer says so too
+# (你好, 你的, 请问你是哪位).
+_AGENT_PHRASES_WITH_NI = re.compile("|".join(sorted(
+    (re.escape(cue.replace("您", "你")) for cue in _NORMALIZED_AGENT_CUES
+     if "您" in cue and cue not in {"您好", "您的", "请问您", "请问您是"}), key=len, reverse=True)))
 _NORMALIZED_CUSTOMER_CUES = {normalize_for_matching(cue): weight for cue, weight in CUSTOMER_CUES.items()}

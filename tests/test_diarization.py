@@ -702,6 +702,35 @@ def test_two_voices_that_both_talk_like_the_agent_are_cut_sentence_by_sentence()
     assert any("sentence by sentence" in warning for warning in labelled.warnings)
 
 
+def test_sentences_sound_gave_the_wrong_voice_move_across_and_cue_less_ones_keep_their_voice() -> None:
+    # Voices too alike: sound heard the customer's 「我的保单号是…」 and 「好的麻烦你了」 in the agent's
+    # voice, so its other voice says nothing of a customer's and the two fail the content check.
+    # Those sentences move across; the customer's cue-less 「想问一下理赔进度」 and 「明白了谢谢您」
+    # stay in the voice sound heard them in (a sentence-by-sentence cut from scratch would give
+    # them to the agent).
+    said = [(0.5, "spk0", "您好安心保险工号七七四五很高兴为您服务请问有什么可以帮您"), (8.0, "spk1", "您好"),
+            (9.0, "spk0", "我的保单号是六二四七四二五七"), (12.5, "spk1", "想问一下理赔进度"),
+            (15.0, "spk0", "好的我帮您查询一下"), (18.5, "spk0", "好的麻烦你了"), (21.0, "spk0", "您的理赔金额是七百四十一元"),
+            (26.0, "spk1", "明白了谢谢您"), (28.5, "spk0", "请问还有其他可以帮您的吗感谢您的来电再见")]
+    by_sound = _mono(*said)
+    sound = Diarization(segments=tuple(SpeakerSegment(start_s=t.start_s, end_s=t.end_s, speaker=t.speaker)
+                                       for t in by_sound.turns), num_speakers=2, method="embedding")
+    voices = [voice_evidence("".join(t.text for t in by_sound.turns if t.speaker == s)) for s in ("spk0", "spk1")]
+    assert not speaks_as_two_parties(*voices)
+
+    labelled = assign_roles(by_sound, diarization=sound)
+
+    customer = [Role.CUSTOMER]
+    assert [t.role for t in labelled.turns] == [Role.AGENT, *customer * 3, Role.AGENT, *customer, Role.AGENT,
+                                                *customer, Role.AGENT]
+    assert [t.text for t in labelled.turns] == [text for _, _, text in said]
+    assert any("set apart wrongly" in warning and "sentence by sentence" in warning for warning in labelled.warnings)
+    split = split_by_content(by_sound, sound)
+    assert split is not None and split.by_sentence
+    # The segments follow the turns: the customer's policy number is the customer's.
+    assert {s.speaker for s in split.segments if s.start_s < 12.0 and s.end_s > 9.0} == {"spk1"}
+
+
 def test_speaks_as_two_parties_needs_an_agent_and_a_customer() -> None:
     agent = VoiceEvidence(agent_cues=9.0, customer_cues=0.0, polite_you=4, first_person=0)
     customer = VoiceEvidence(agent_cues=0.0, customer_cues=2.0, polite_you=0, first_person=3)

@@ -56,6 +56,18 @@ def test_a_customer_picking_up_gets_no_first_speaker_bonus():
     assert inbound.roles.agent_channel == 0  # told it is inbound: whoever speaks first is the agent
 
 
+@pytest.mark.parametrize("agent_on", [0, 1])
+def test_agent_phrases_whisper_wrote_with_ni_for_nin_still_find_the_agent(agent_on):
+    # Whisper often writes the agent's 您 as 你: the phrases are the agent's all the same, and
+    # those 你 are not a customer's.
+    t = _unlabelled(
+        (0.5, agent_on, "你好，打扰你了，这边通知你一下，你的快递明天送到"),
+        (5.0, 1 - agent_on, "嗯，好的"),
+        (7.0, agent_on, "好的，那就不打扰你了，祝你生活愉快"),
+    )
+    assert assign_roles(t, metadata=CallMetadata(direction=Direction.OUTBOUND)).roles.agent_channel == agent_on
+
+
 def test_a_polite_customer_is_not_taken_for_the_agent():
     t = _unlabelled(
         (0.5, 1, "您好，请讲。"),

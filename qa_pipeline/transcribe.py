@@ -146,7 +146,10 @@ def transcribe_recording(
 # a possessive (我的｜工号是) ends no sentence (roles._sides_of_sentence, roles.sentences). 18: on
 # mono, k = 2 is also fitted by speech region (diarization._two_voices), and a split that places
 # the cues better replaces two voices that already talk as two parties (roles.split_by_content).
-TRANSCRIPT_REVISION = 18
+# 19: on mono, two voices sound set apart wrongly in places have the sentences that read as the
+# other party's moved across (roles.move_sentences_across); agent phrases Whisper wrote with 你
+# for 您 count as the phrases, on stereo too (roles.voice_evidence).
+TRANSCRIPT_REVISION = 19
 
 
 def transcript_key(settings: Settings) -> str:

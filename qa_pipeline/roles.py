@@ -76,8 +76,9 @@ _AGENT_TRACE = 1.5
 _PIECE_AGENT_EVIDENCE = 1.0
 # A sentence that ends with a possessive (我的, 您的, 我们的) goes on after a pause: 「我的｜工号是…」.
 _OPEN_POSSESSIVE = re.compile(r"[我您你他她]们?的$")
-# A split replaces two voices that already show two parties only if it moves this much more of
-# their cues to the right side (one agent phrase's worth), and none to the wrong one.
+# A split replaces sound's two voices (where they already show two parties, or where they are
+# set apart wrongly and the cut is sentence by sentence) only if it moves this much more of their
+# cues to the right side (one agent phrase's worth), and none to the wrong one.
 _BETTER_PLACED_CUES = 1.0
 _SECOND_AGENT_MARGIN = 3.0  # agent cues over customer cues for a further speaker to count as an agent
 LOW_ROLE_CONFIDENCE = 0.6  # below this, the guess is flagged for a human
@@ -254,9 +255,10 @@ def _join_abutting(turns: Sequence[Turn]) -> list[Turn]:
 
 
 def _places_cues_better(voices: Sequence[VoiceEvidence], kept: Sequence[VoiceEvidence]) -> bool:
-    """Whether two voices hold their cues better than ``kept`` (two voices that show two parties
-    too): no less agent talk on the agent's side nor customer talk on the customer's, no more of
-    either on the wrong side, and at least ``_BETTER_PLACED_CUES`` more in all on the right sides."""
+    """Whether two voices hold their cues better than ``kept`` (sound's two voices; in each pair
+    the more agent-like voice is the agent's side): no less agent talk on the agent's side nor
+    customer talk on the customer's, no more of either on the wrong side, and at least
+    ``_BETTER_PLACED_CUES`` more in all on the right sides."""
     def sides(pair: Sequence[VoiceEvidence]) -> tuple[float, float, float, float]:
         agent, customer = sorted(pair, key=_agent_score, reverse=True)
         return _agent_score(agent), _customer_talk(customer), -_agent_score(customer), -_customer_talk(agent)

@@ -614,6 +614,12 @@ def test_two_voices_that_talk_as_agent_and_customer_are_kept_as_sound_found_them
     assert not any("what they say" in warning for warning in labelled.warnings)
 
 
+def _cut(end_s: float, *edges: tuple[float, str]) -> tuple[SpeakerSegment, ...]:
+    """Segments from (start_s, speaker) edges, each up to the next edge, the last up to ``end_s``."""
+    ends = [start for start, _ in edges[1:]] + [end_s]
+    return tuple(SpeakerSegment(start_s=start, end_s=end, speaker=speaker) for (start, speaker), end in zip(edges, ends))
+
+
 def test_two_voices_that_talk_as_two_parties_take_a_split_that_places_the_agents_words_better() -> None:
     # Sound heard the agent's 「好的请您稍等」 in the customer's voice: the two voices still talk as
     # agent and customer (请您稍等 is a weak cue that customers say too). Of sound's other splits,
@@ -622,13 +628,9 @@ def test_two_voices_that_talk_as_two_parties_take_a_split_that_places_the_agents
     by_sound = _mono((0.5, "spk0", "您好工号一零二四很高兴为您服务"), (5.0, "spk1", "我想问一下我的账单"),
                      (8.0, "spk1", "好的请您稍等"), (10.0, "spk1", "那我的卡呢"), (15.0, "spk0", "感谢您的来电祝您生活愉快"))
 
-    def cut(*edges: tuple[float, str]) -> tuple[SpeakerSegment, ...]:
-        ends = [start for start, _ in edges[1:]] + [30.0]
-        return tuple(SpeakerSegment(start_s=start, end_s=end, speaker=speaker) for (start, speaker), end in zip(edges, ends))
-
-    sound = Diarization(segments=cut((0.0, "spk0"), (4.5, "spk1"), (13.0, "spk0")), num_speakers=2, method="embedding",
-                        two_voice_splits=(cut((0.0, "spk0"), (4.5, "spk1"), (7.5, "spk0")),
-                                          cut((0.0, "spk0"), (4.5, "spk1"), (7.5, "spk0"), (9.8, "spk1"), (13.0, "spk0"))))
+    sound = Diarization(segments=_cut(30.0, (0.0, "spk0"), (4.5, "spk1"), (13.0, "spk0")), num_speakers=2, method="embedding",
+                        two_voice_splits=(_cut(30.0, (0.0, "spk0"), (4.5, "spk1"), (7.5, "spk0")),
+                                          _cut(30.0, (0.0, "spk0"), (4.5, "spk1"), (7.5, "spk0"), (9.8, "spk1"), (13.0, "spk0"))))
     assert speaks_as_two_parties(*[voice_evidence("".join(t.text for t in by_sound.turns if t.speaker == speaker))
                                    for speaker in ("spk0", "spk1")])
 
@@ -643,15 +645,11 @@ def test_two_voices_that_talk_as_two_parties_take_a_split_that_places_the_agents
 def test_a_sentence_sound_cut_in_two_is_one_turn_again_when_the_split_taken_joins_it() -> None:
     # Sound's split cut the agent's sentence inside 工号 and gave 「号六零零一请问是王先生吗」 to the
     # customer's voice; the split taken gives it back, and the sentence is one turn, 工号 whole.
-    def cut(*edges: tuple[float, str]) -> tuple[SpeakerSegment, ...]:
-        ends = [start for start, _ in edges[1:]] + [20.0]
-        return tuple(SpeakerSegment(start_s=start, end_s=end, speaker=speaker) for (start, speaker), end in zip(edges, ends))
-
     sentence = turn(2.0, Role.UNKNOWN, "你好我是安心保险的回访专员工号六零零一请问是王先生吗", channel=0)
     where_hao_starts = sentence.words[14].start_s
-    sound = Diarization(segments=cut((0.0, "spk0"), (1.9, "spk1"), (where_hao_starts, "spk0"), (10.5, "spk1")),
+    sound = Diarization(segments=_cut(20.0, (0.0, "spk0"), (1.9, "spk1"), (where_hao_starts, "spk0"), (10.5, "spk1")),
                         num_speakers=2, method="embedding",
-                        two_voice_splits=(cut((0.0, "spk0"), (1.9, "spk1"), (8.5, "spk0"), (10.5, "spk1")),))
+                        two_voice_splits=(_cut(20.0, (0.0, "spk0"), (1.9, "spk1"), (8.5, "spk0"), (10.5, "spk1")),))
     by_sound = _mono((0.2, "spk0", "喂你好"), (9.0, "spk0", "是我"), (11.0, "spk1", "感谢您的来电祝您生活愉快"))
     by_sound = by_sound.model_copy(update={"turns": tuple(sorted(
         by_sound.turns + tuple(split_by_speaker(sentence, sound)), key=lambda t: t.start_s))})

@@ -6,7 +6,9 @@ from the configuration (``agent_channel: 0|1``), or, with ``auto``, from what ea
 agents greet with their company and 工号, offer help, verify identity, close with set phrases and
 say 您; customers ask, complain, give their details and mostly say 你. Unless the call is known to
 be outbound, the first speaker gets a small bonus (on inbound calls the agent speaks first); when
-the direction is unknown and the first turn is someone picking up (「喂？哪位？」), it does not.
+the direction is unknown and the first turn is someone picking up (「喂？哪位？」), it does not. On a
+mono mix the first speaker is whoever says the first turn that lasts a second
+(``FIRST_TURN_MIN_S``): a shorter one is as often a word sound put in the wrong voice.
 Mono recordings cut into speakers by diarization get the same treatment per speaker; with three
 or more speakers (a transfer), every speaker who talks like an agent is one. Where diarization
 heard one voice, or two it could barely tell apart whose words do not show an agent and a
@@ -50,7 +52,8 @@ from qa_pipeline.types import (
 # tuned to any recording.
 AGENT_CUES: dict[str, float] = {
     "工号": 3.0, "很高兴为您服务": 3.0, "客服": 2.0, "有什么可以帮您": 3.0, "有什么可以帮到您": 3.0,
-    "请问还有其他": 2.5, "感谢您的来电": 3.0, "祝您生活愉快": 2.5, "请您稍等": 1.5, "为您查询": 2.0,
+    "请问还有其他": 2.5, "还有其他问题": 2.5, "还有其他需要": 2.5, "感谢您的来电": 3.0, "感谢您来电": 3.0,
+    "感谢来电": 3.0, "祝您生活愉快": 2.5, "请您稍等": 1.5, "为您查询": 2.0,
     "帮您": 1.0, "为您": 1.0, "核实": 1.5, "身份证": 1.0, "机主": 1.5, "请问您是": 1.5,
     "给您带来不便": 2.0, "非常抱歉": 1.0, "您好": 0.5, "回访": 1.5, "请问您": 0.5, "您的": 0.3,
     "客户服务": 2.0, "打扰您": 1.5, "通知您": 1.5, "提醒您": 1.0, "本人吗": 1.5, "满意吗": 1.5, "是否满意": 1.5,
@@ -68,6 +71,10 @@ INFORMAL_YOU_WEIGHT = 0.2
 # agents say 我 too (我这边, 我理解, 我是).
 FIRST_PERSON_WEIGHT = 0.5
 _FIRST_SPEAKER_BONUS = 1.0
+# On a mono mix the first speaker is whoever says the first turn this long: a shorter first turn is
+# as often a word at the start that sound put in the wrong voice (the agent's 「喂」 heard in the
+# customer's), or the 「喂」 of someone picking up. (A channel's first turn is that party's, however short.)
+FIRST_TURN_MIN_S = 1.0
 _AGENT_EVIDENCE = 3.0  # agent cue score of a voice that talks like the agent (one strong cue)
 # ... and the most a customer's voice may have: one weak cue that customers say too (核实, 机主,
 # 请您稍等, 帮您, 您好). (On the evaluation sets no voice alone was split with anything up to 3.)
@@ -140,14 +147,17 @@ def detect_agent_speakers(transcript: Transcript, *, direction: Direction | None
     """Guess which diarized speakers of a mono transcript are agents (see ``detect_agent_channel``)."""
     speakers = list(dict.fromkeys(turn.speaker for turn in transcript.turns))
     agent, confidence, scores = _detect_agent(list(transcript.turns), speakers, lambda turn: turn.speaker,
-                                              direction)
+                                              direction, first_turn_min_s=FIRST_TURN_MIN_S)
     # A second agent (a transfer, a supervisor joining) talks like one: more agent than customer cues.
     agents = [agent] + [s for s in speakers if s != agent and scores[s][0] >= scores[s][1] + _SECOND_AGENT_MARGIN]
     return RoleAssignment(agent_channel=None, source="auto", confidence=confidence, agent_speakers=tuple(agents))
 
 
-def _detect_agent(turns: list, parties: list, party_of, direction: Direction | None):  # type: ignore[no-untyped-def]
-    """The most agent-like party, the confidence, and each party's (agent, customer) cue scores."""
+def _detect_agent(turns: list, parties: list, party_of, direction: Direction | None,  # type: ignore[no-untyped-def]
+                  first_turn_min_s: float = 0.0):
+    """The most agent-like party, the confidence, and each party's (agent, customer) cue scores.
+    The first speaker is the party of the first turn lasting ``first_turn_min_s`` (of the first
+    turn, if none does)."""
     scores = {party: [0.0, 0.0] for party in parties}
     for turn in turns:
         evidence = voice_evidence(turn.text)
@@ -157,8 +167,9 @@ def _detect_agent(turns: list, parties: list, party_of, direction: Direction | N
     others = max(len(parties) - 1, 1)
     evidence = {party: scores[party][0] + sum(scores[o][1] for o in parties if o != party) / others
                 for party in parties}
-    if turns and direction != Direction.OUTBOUND and not _answers_the_phone(turns[0], direction):
-        evidence[party_of(turns[0])] += _FIRST_SPEAKER_BONUS
+    first = next((turn for turn in turns if turn.end_s - turn.start_s >= first_turn_min_s), turns[0] if turns else None)
+    if first is not None and direction != Direction.OUTBOUND and not _answers_the_phone(first, direction):
+        evidence[party_of(first)] += _FIRST_SPEAKER_BONUS
     agent = max(parties, key=lambda party: (evidence[party], -parties.index(party)))
     # Add-one smoothing: a little evidence gives a modest confidence, none gives 1/parties.
     total = sum(evidence.values())

@@ -148,8 +148,9 @@ def transcribe_recording(
 # the cues better replaces two voices that already talk as two parties (roles.split_by_content).
 # 19: on mono, two voices sound set apart wrongly in places have the sentences that read as the
 # other party's moved across (roles.move_sentences_across); agent phrases Whisper wrote with 你
-# for 您 count as the phrases, on stereo too (roles.voice_evidence).
-TRANSCRIPT_REVISION = 19
+# for 您 count as the phrases, on stereo too (roles.voice_evidence). 20: on mono, the first speaker
+# is whoever says the first turn lasting a second; the closing 还有其他问题 / 感谢来电 are agent cues.
+TRANSCRIPT_REVISION = 20
 
 
 def transcript_key(settings: Settings) -> str:

@@ -3,7 +3,7 @@ from conftest import FakeTranscriber, segment
 from transcripts import transcript, turn
 
 from qa_pipeline.audio import read_recording
-from qa_pipeline.roles import assign_roles, detect_agent_channel, move_edge_pieces
+from qa_pipeline.roles import assign_roles, detect_agent_channel, detect_agent_speakers, move_edge_pieces
 from qa_pipeline.settings import ASRSettings, AudioSettings
 from qa_pipeline.transcribe import transcribe_recording
 from qa_pipeline.types import CallMetadata, Direction, Role
@@ -91,6 +91,33 @@ def test_an_agent_asking_for_details_is_found_when_the_polite_customer_speaks_fi
         (16.0, 1, "不客气了，再见你"),
     )
     assert detect_agent_channel(t).agent_channel == 1
+
+
+def test_a_word_sound_put_in_the_wrong_voice_at_the_start_is_not_the_first_speaker():
+    # A mono mix where the agent's first word (Whisper: 「位」 for 「喂」) went to the customer's
+    # voice, and both voices say little else: the first turn that lasts a second is the agent's.
+    t = transcript(
+        turn(0.1, U, "位", channel=0),
+        turn(1.3, U, "您好这里是快递", channel=1),
+        turn(4.6, U, "您好请问一下我上周寄的快递怎么还没到", channel=0),
+        turn(9.0, U, "我这边帮您查询", channel=1),
+        turn(20.0, U, "好的谢谢您再见", channel=0),
+        num_channels=1,
+    )
+    assert detect_agent_speakers(t).agent_speakers == ("ch1",)
+
+
+@pytest.mark.parametrize("closing", ["还有其他问题吗", "感谢你来电再见", "还有其他需要吗"])
+def test_the_agents_closing_question_and_thanks_find_the_agent(closing):
+    # A talk-over call: the agent's greeting was lost under the customer's words, and the
+    # customer's question reads as anything but a customer's; the closing is the agent's.
+    t = _unlabelled(
+        (0.2, 0, "为什么是说"),
+        (3.2, 1, "您好我家的宽带从昨天开始就上不了网"),
+        (10.8, 0, "那边线路在维修，明天下午之前会恢复。" + closing),
+        (21.0, 1, "好吧"),
+    )
+    assert detect_agent_channel(t).agent_channel == 0
 
 
 def test_roles_are_set_on_every_turn_with_their_source():

@@ -486,13 +486,19 @@ class VoiceEvidence(NamedTuple):
     agent's word to the customer), 你 (a customer's) and 我 (a customer's word about their own
     account, though agents say it too; 我们, the company's voice, aside). The greetings 您好 and
     你好 count for neither 您 nor 你: both parties say both (and on a mono mix Whisper often
-    writes the customer's 你好 as 您好); 您好 stays a weak agent cue."""
+    writes the customer's 你好 as 您好); 您好 stays a weak agent cue. Nor does the 您 of the
+    courtesies 谢谢您 and 麻烦您, which a polite customer says to the agent as often as the agent
+    to the customer (a customer's 麻烦你 is still a customer's 你)."""
 
     agent_cues: float
     customer_cues: float
     polite_you: int
     first_person: int
     informal_you: int = 0
+
+
+# Said with 您 by both parties: their 您 is no sign of the agent.
+_SAID_WITH_NIN_BY_BOTH = ("您好", "谢谢您", "麻烦您")
 
 
 def voice_evidence(text: str) -> VoiceEvidence:
@@ -506,7 +512,8 @@ def voice_evidence(text: str) -> VoiceEvidence:
     return VoiceEvidence(
         agent_cues=sum(weight * text.count(cue) for cue, weight in _NORMALIZED_AGENT_CUES.items()),
         customer_cues=sum(weight * text.count(cue) for cue, weight in _NORMALIZED_CUSTOMER_CUES.items()),
-        polite_you=text.count("您") - text.count("您好"), first_person=text.count("我") - text.count("我们"),
+        polite_you=text.count("您") - sum(text.count(both_say) for both_say in _SAID_WITH_NIN_BY_BOTH),
+        first_person=text.count("我") - text.count("我们"),
         informal_you=text.count("你") - text.count("你好"))
 
 

@@ -149,7 +149,8 @@ def transcribe_recording(
 # 19: on mono, two voices sound set apart wrongly in places have the sentences that read as the
 # other party's moved across (roles.move_sentences_across); agent phrases Whisper wrote with 你
 # for 您 count as the phrases, on stereo too (roles.voice_evidence). 20: on mono, the first speaker
-# is whoever says the first turn lasting a second; the closing 还有其他问题 / 感谢来电 are agent cues.
+# is whoever says the first turn lasting a second; the closing 还有其他问题 / 感谢来电 are agent cues;
+# the 您 of 谢谢您 / 麻烦您 is no sign of the agent (roles.voice_evidence).
 TRANSCRIPT_REVISION = 20
 
 

@@ -729,6 +729,27 @@ def test_sentences_sound_gave_the_wrong_voice_move_across_and_cue_less_ones_keep
     assert {s.speaker for s in split.segments if s.start_s < 12.0 and s.end_s > 9.0} == {"spk1"}
 
 
+def test_a_polite_customers_thanks_do_not_make_sounds_right_split_look_wrong() -> None:
+    # The customer says 麻烦您 and 谢谢您, as agents do, and Whisper wrote the agent's 您的账户 as
+    # 你的账户. Sound's two voices are the agent and the customer all the same: every sentence
+    # stays in the voice sound heard it in (the agent's 你 does not move to the customer).
+    said = [(0.5, "spk0", "您好请讲"), (2.9, "spk1", "你好麻烦您帮我查一下我的订单"),
+            (6.5, "spk0", "好的麻烦您提供一下手机号码我这边帮您查询"), (11.2, "spk1", "一五一一五七四九六八"),
+            (14.5, "spk0", "看到了多扣的钱三个工作日内会退回你的账户"), (19.8, "spk1", "好的谢谢您"),
+            (21.9, "spk0", "请问还有其他问题吗没有的话就先这样再见")]
+    by_sound = _mono(*said)
+    sound = Diarization(segments=tuple(SpeakerSegment(start_s=t.start_s, end_s=t.end_s, speaker=t.speaker)
+                                       for t in by_sound.turns), num_speakers=2, method="embedding")
+    voices = [voice_evidence("".join(t.text for t in by_sound.turns if t.speaker == s)) for s in ("spk0", "spk1")]
+    assert speaks_as_two_parties(*voices)
+
+    labelled = assign_roles(by_sound, diarization=sound)
+
+    assert [t.role for t in labelled.turns] == [Role.AGENT, Role.CUSTOMER] * 3 + [Role.AGENT]
+    assert [t.text for t in labelled.turns] == [text for _, _, text in said]
+    assert split_by_content(by_sound, sound) is None
+
+
 def test_speaks_as_two_parties_needs_an_agent_and_a_customer() -> None:
     agent = VoiceEvidence(agent_cues=9.0, customer_cues=0.0, polite_you=4, first_person=0)
     customer = VoiceEvidence(agent_cues=0.0, customer_cues=2.0, polite_you=0, first_person=3)

@@ -133,10 +133,11 @@ def test_silence_counts_both_channels():
     assert score(t, rubric(silence)).hits == ()
 
 
-def test_mono_turns_of_unknown_role_are_checked_by_agent_rules():
+def test_mono_turns_of_unknown_role_are_checked_by_agent_rules_and_a_human_listens():
     t = transcript(turn(0.5, U, "这是公司规定", channel=0), num_channels=1)
     card = score(t, rubric(FORBIDDEN))
     assert [hit.role for hit in card.hits] == [U]
+    assert card.needs_review  # the words may be the customer's: agent and customer were not told apart
 
 
 def test_no_speech_means_no_rule_applies_and_a_human_listens():

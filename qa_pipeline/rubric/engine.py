@@ -94,6 +94,10 @@ def transcript_of(scorecard: Scorecard) -> Transcript:
 
 
 def _roles_uncertain(transcript: Transcript) -> bool:
+    """Whether the roles were guessed with low confidence, or a mono call's agent and customer were
+    not told apart at all (rules then read every turn: a customer's words count as the agent's)."""
+    if transcript.num_channels < 2 and transcript.roles.source == "none":
+        return bool(transcript.turns)
     confidence = transcript.roles.confidence
     guessed = transcript.num_channels > 1 or transcript.roles.source == "auto"  # mono: diarized and guessed
     return guessed and (confidence is None or confidence < LOW_ROLE_CONFIDENCE)
